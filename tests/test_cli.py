@@ -1,0 +1,36 @@
+"""The CLI: help, version, user errors exit 2 with one line and no traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _emlab(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "emlab", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_help_and_version() -> None:
+    out = _emlab("--help")
+    assert out.returncode == 0 and "models" in out.stdout
+    version = _emlab("version")
+    assert version.returncode == 0 and version.stdout.startswith("emlab ")
+    assert "torch" in version.stdout
+
+
+def test_user_error_exits_2_with_one_line_and_debug_shows_traceback() -> None:
+    out = _emlab("models", "info", "./no/such/model")
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    assert out.stderr.strip().startswith("error:") and "no such model directory" in out.stderr
+    debug = _emlab("--debug", "models", "info", "./no/such/model")
+    assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_models_info_json_on_tiny_model(tiny_qwen_dir: Path) -> None:
+    out = _emlab("models", "info", str(tiny_qwen_dir), "--json")
+    assert out.returncode == 0, out.stderr
+    facts = json.loads(out.stdout)
+    assert facts["model_type"] == "qwen2" and facts["layers"] == 4 and facts["vocab_size"] == 400
