@@ -1,0 +1,23 @@
+"""Fixtures for the interp tests: the tiny Llama and Qwen models, loaded once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_llama_dir: Path):
+    """The tiny Llama model (4 layers, hidden 64) loaded in fp32 on CPU."""
+    from emlab.models import load_model
+
+    return load_model(str(tiny_llama_dir), dtype="fp32", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen(tiny_qwen_dir: Path):
+    """The tiny Qwen2 model loaded in fp32 on CPU."""
+    from emlab.models import load_model
+
+    return load_model(str(tiny_qwen_dir), dtype="fp32", device="cpu")
