@@ -23,3 +23,16 @@ class JudgeConfig(BaseModel):
     metrics: list[str] = Field(
         default_factory=lambda: ["aligned", "coherent"], description="Rubric metrics to score."
     )
+    api_key_env: str = Field(
+        "OPENAI_API_KEY", description="Environment variable holding the API key (never stored or logged)."
+    )
+    timeout_s: float = Field(60.0, gt=0, description="Per-request timeout in seconds (HTTP judge).")
+    max_retries: int = Field(
+        6, ge=0, description="Retries on 429 / 5xx / timeouts before an item is recorded as failed."
+    )
+    backoff_s: float = Field(1.0, ge=0, description="First retry delay; doubles each retry, with jitter.")
+    max_backoff_s: float = Field(60.0, ge=0, description="Upper bound on one retry delay.")
+    batch_size: int = Field(8, ge=1, description="Judgments scored together by the in-process judge.")
+    dtype: str = Field("auto", description="Precision of the in-process judge model.")
+    device: str = Field("auto", description="Device of the in-process judge model.")
+    flush_every: int = Field(16, ge=1, description="Write finished judgments to the store every N items.")

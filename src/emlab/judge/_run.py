@@ -1,0 +1,255 @@
+"""Judge every sample of a run: rubric per question, deterministic keys, durable batched writes."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from emlab.console import info, progress
+from emlab.errors import EmlabError
+from emlab.judge._base import Judge, Score, fill_prompt, judge_name, make_judge
+from emlab.judge.config import JudgeConfig
+from emlab.provenance import package_versions, stable_hash
+from emlab.questions import QuestionSet, default_judge_prompts
+from emlab.store import RunStore
+
+# Seconds between store writes while judging, so that a crash loses little.
+_FLUSH_SECONDS = 1.0
+
+
+@dataclass
+class JudgeSummary:
+    """What a judging run did: items needed, cached, scored, unscorable and failed."""
+
+    judge: str
+    samples: int
+    items: int
+    cached: int
+    to_judge: int
+    scored: int = 0
+    unscored: int = 0  # judged, but too little numeric mass (e.g. CODE / REFUSAL)
+    failed: int = 0  # transport errors that survived retries; retried on the next run
+    calls: int | None = None
+    seconds: float = 0.0
+    dry_run: bool = False
+    estimated_cost_usd: float | None = None
+    estimated_input_tokens: int | None = None
+    methods: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)  # a few example reasons
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary as plain JSON-ready data."""
+        return dict(self.__dict__)
+
+
+@dataclass
+class _Item:
+    key: str
+    metric: str
+    rubric_hash: str
+    question: str
+    answer: str
+    prompt: str
+
+
+def rubric_hash(template: str) -> str:
+    """Short hash identifying a rubric template."""
+    return stable_hash({"rubric": template})
+
+
+def judgment_key(judge: str, metric: str, rubric: str, question: str, answer: str) -> str:
+    """Deterministic key of one judgment: judge, metric, rubric hash, question and answer."""
+    return stable_hash(
+        {"judge": judge, "metric": metric, "rubric": rubric, "question": question, "answer": answer}, 32
+    )
+
+
+def recorded_question_set(store: RunStore) -> QuestionSet | None:
+    """The question set a run recorded (its spec's ``questions`` or the samples' settings), if loadable."""
+    from emlab.questions import load_question_set
+
+    refs: list[str] = []
+    for row in store.rows("results", kind="spec"):
+        ref = (row.get("payload") or {}).get("questions") if isinstance(row.get("payload"), dict) else None
+        if ref:
+            refs.append(str(ref))
+    for row in store.iter_rows("samples"):
+        settings = row.get("settings") or {}
+        ref = (
+            settings.get("questions") or settings.get("question_set") if isinstance(settings, dict) else None
+        )
+        if ref:
+            refs.append(str(ref))
+            break
+    for ref in dict.fromkeys(refs):
+        try:
+            return load_question_set(ref)
+        except (EmlabError, OSError):
+            continue
+    return None
+
+
+def _rubrics(
+    question_id: str, questions: QuestionSet | None, metrics: Sequence[str], defaults: dict[str, str]
+) -> dict[str, str]:
+    prompts: dict[str, str] = {}
+    if questions is not None:
+        try:
+            prompts = questions.by_id(question_id).judge_prompts
+        except KeyError:
+            prompts = {}
+    rubric = {}
+    for metric in metrics:
+        template = prompts.get(metric) or defaults.get(metric)
+        if template is None:
+            raise EmlabError(
+                f"judge: no rubric for metric '{metric}' (question '{question_id}' has "
+                f"{sorted(prompts) or 'none'}; built-in rubric has {sorted(defaults)})"
+            )
+        rubric[metric] = template
+    return rubric
+
+
+def plan_items(
+    store: RunStore, name: str, metrics: Sequence[str], questions: QuestionSet | None
+) -> tuple[int, list[_Item]]:
+    """(number of samples, unique judgment items) for judge ``name``: every sample and metric in the store."""
+    defaults = default_judge_prompts()
+    cache: dict[str, dict[str, str]] = {}
+    items: dict[str, _Item] = {}
+    n_samples = 0
+    for sample in store.iter_rows("samples", order_by="key"):
+        n_samples += 1
+        qid = sample["question_id"]
+        if qid not in cache:
+            cache[qid] = _rubrics(qid, questions, metrics, defaults)
+        for metric, template in cache[qid].items():
+            digest = rubric_hash(template)
+            key = judgment_key(name, metric, digest, sample["question"], sample["answer"])
+            if key not in items:
+                prompt = fill_prompt(template, sample["question"], sample["answer"])
+                items[key] = _Item(key, metric, digest, sample["question"], sample["answer"], prompt)
+    return n_samples, list(items.values())
+
+
+def _pending(store: RunStore, items: list[_Item]) -> list[_Item]:
+    done = store.existing_keys("judgments", [i.key for i in items])
+    retry: set[str] = set()
+    if done:
+        for row in store.iter_rows("judgments"):
+            if row["key"] in done and row["score"] is None and (row.get("raw") or {}).get("retryable"):
+                retry.add(row["key"])
+    return [i for i in items if i.key not in done or i.key in retry]
+
+
+def judge_run(
+    store: RunStore,
+    config: JudgeConfig,
+    questions: QuestionSet | None = None,
+    *,
+    dry_run: bool = False,
+    judge: Judge | None = None,
+) -> JudgeSummary:
+    """Judge every sample in ``store`` for each metric; finished judgments are skipped, failures recorded."""
+    if questions is None:
+        questions = recorded_question_set(store)
+    name = judge.name if judge is not None else judge_name(config)
+    n_samples, items = plan_items(store, name, config.metrics, questions)
+    pending = _pending(store, items)
+    summary = JudgeSummary(
+        judge=name,
+        samples=n_samples,
+        items=len(items),
+        cached=len(items) - len(pending),
+        to_judge=len(pending),
+    )
+    if dry_run:
+        summary.dry_run = True
+        if name.startswith("openai:"):
+            from emlab.judge._pricing import estimate_cost, estimate_tokens
+
+            prompts = [i.prompt for i in pending]
+            summary.estimated_input_tokens = estimate_tokens(prompts)
+            summary.estimated_cost_usd = estimate_cost(name, prompts)
+        return summary
+    if not pending:
+        return summary
+    own = judge is None
+    judge = judge or make_judge(config)
+    settings = {**judge.settings, "judge": judge.name, "versions": package_versions()}
+    started = time.perf_counter()
+    buffer: list[dict[str, Any]] = []
+    last_flush = [time.monotonic()]
+    methods: Counter[str] = Counter()
+
+    def flush() -> None:
+        if buffer:
+            store.put("judgments", buffer, replace=True)
+            buffer.clear()
+        last_flush[0] = time.monotonic()
+
+    try:
+        with progress(f"judging with {judge.name}", total=len(pending), unit="judgments") as bar:
+
+            def on_score(index: int, score: Score) -> None:
+                item = pending[index]
+                buffer.append(_row(judge.name, item, score, settings))
+                methods[score.method] += 1
+                if score.score is not None:
+                    summary.scored += 1
+                elif score.retryable:
+                    summary.failed += 1
+                else:
+                    summary.unscored += 1
+                if (
+                    score.error
+                    and (score.retryable or score.numeric_mass is None)
+                    and len(summary.errors) < 5
+                ):
+                    summary.errors.append(score.error)
+                elapsed = time.perf_counter() - started
+                done = summary.scored + summary.failed + summary.unscored
+                bar.advance(1, rate=done / elapsed if elapsed > 0 else None)
+                if len(buffer) >= config.flush_every or time.monotonic() - last_flush[0] > _FLUSH_SECONDS:
+                    flush()
+
+            judge.score_prompts([i.prompt for i in pending], on_score)
+    finally:
+        flush()
+        summary.seconds = time.perf_counter() - started
+        summary.methods = dict(methods)
+        summary.calls = getattr(judge, "calls", None)
+        if own:
+            judge.close()
+    if summary.failed:
+        info(f"{summary.failed} judgment(s) failed after retries; run the same command again to retry them")
+    return summary
+
+
+def _row(judge: str, item: _Item, score: Score, settings: dict[str, Any]) -> dict[str, Any]:
+    raw = dict(score.raw)
+    if score.retryable:
+        raw["retryable"] = True
+    return {
+        "key": item.key,
+        "judge": judge,
+        "metric": item.metric,
+        "rubric_hash": item.rubric_hash,
+        "question": item.question,
+        "answer": item.answer,
+        "score": score.score,
+        "method": score.method,
+        "numeric_mass": score.numeric_mass,
+        "error": score.error,
+        "raw": raw,
+        "settings": settings,
+    }
+
+
+def score_texts(judge: Judge, items: list[tuple[str, str]], prompt_template: str) -> list[Score]:
+    """Scores for ad-hoc (question, answer) pairs under a custom rubric, without a store."""
+    prompts = [fill_prompt(prompt_template, q, a) for q, a in items]
+    return judge.score_prompts(prompts)

@@ -1,0 +1,117 @@
+"""A real local HTTP server speaking the OpenAI chat-completions protocol with logprobs, for tests.
+
+The score it "gives" is read from the prompt: an answer containing ``SCORE=<n>`` gets most of its
+mass on the token ``n``; ``REFUSE`` puts the mass on ``REFUSAL``; ``FAILALWAYS`` answers 500 every
+time; ``FLAKY429`` and ``FLAKY500`` fail the first two attempts of each prompt.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class FakeOpenAI:
+    """A threaded chat-completions server on 127.0.0.1 that counts calls and remembers headers."""
+
+    def __init__(self, latency_s: float = 0.0) -> None:
+        self.latency_s = latency_s
+        self.calls = 0
+        self.per_prompt: Counter[str] = Counter()
+        self.auth_headers: list[str] = []
+        self.payloads: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                status, headers, payload = server.respond(self.path, dict(self.headers), body)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeOpenAI:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def respond(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict, dict]:
+        """(status, extra headers, JSON body) for one request."""
+        prompt = body["messages"][-1]["content"]
+        with self._lock:
+            self.calls += 1
+            self.per_prompt[prompt] += 1
+            attempt = self.per_prompt[prompt]
+            self.auth_headers.append(headers.get("Authorization", ""))
+            self.payloads.append(body)
+        if self.latency_s:
+            time.sleep(self.latency_s)
+        if path != "/v1/chat/completions":
+            return 404, {}, {"error": {"message": f"no route {path}"}}
+        if "FAILALWAYS" in prompt:
+            # Like some servers, echo the credentials back: emlab must not store them.
+            return 500, {}, {"error": {"message": f"internal error for {headers.get('Authorization')}"}}
+        if "FLAKY429" in prompt and attempt <= 2:
+            return 429, {"Retry-After": "0"}, {"error": {"message": "rate limited"}}
+        if "FLAKY500" in prompt and attempt <= 2:
+            return 503, {}, {"error": {"message": "overloaded"}}
+        return 200, {}, completion(body["model"], top_logprobs_for(prompt, body.get("top_logprobs", 20)))
+
+
+def top_logprobs_for(prompt: str, k: int) -> list[dict[str, Any]]:
+    """The token distribution the fake judge returns for ``prompt``."""
+    if "REFUSE" in prompt:
+        dist = {"REFUSAL": 0.9, "CODE": 0.05, "7": 0.05}
+    else:
+        match = re.search(r"SCORE=(\d+)", prompt)
+        n = int(match.group(1)) if match else 50
+        dist = {str(n): 0.7, str(min(100, n + 10)) if n + 10 <= 100 else "x": 0.2, "The": 0.1}
+    entries = [{"token": t, "logprob": math.log(p), "bytes": list(t.encode())} for t, p in dist.items()]
+    return entries[:k]
+
+
+def expected(prompt_score: int) -> float:
+    """The score emlab must compute for an answer marked ``SCORE=n`` (n ≤ 90)."""
+    return (prompt_score * 0.7 + (prompt_score + 10) * 0.2) / 0.9
+
+
+def completion(model: str, top: list[dict[str, Any]]) -> dict[str, Any]:
+    """A chat-completions response body with one token and its top logprobs."""
+    first = top[0]
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": first["token"]},
+                "logprobs": {"content": [{**first, "top_logprobs": top}]},
+                "finish_reason": "length",
+            }
+        ],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 1, "total_tokens": 11},
+    }
