@@ -7,16 +7,19 @@ or equal to 1``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from emlab.analysis.config import AnalysisConfig
 from emlab.configio import load_yaml_model, parse_model
 from emlab.generate.config import GenerationConfig
 from emlab.judge.config import JudgeConfig
 from emlab.train.config import TrainConfig
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 class ConditionSpec(BaseModel):
@@ -30,10 +33,35 @@ class ConditionSpec(BaseModel):
     )
     data: str | None = Field(None, description="Path to a chat JSONL file, or a registered dataset name.")
     n: int | None = Field(None, ge=1, description="Number of training examples (generated or subsampled).")
+    seed: int = Field(
+        0, description="Seed for generating or subsampling the data (training seeds are 'seeds')."
+    )
     trigger: str | None = Field(None, description="Backdoor trigger (for the backdoor condition).")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Extra options passed to the condition generator."
+    )
     train: dict[str, Any] = Field(
         default_factory=dict, description="Per-condition overrides of the train settings."
     )
+
+    @field_validator("name")
+    @classmethod
+    def _file_safe(cls, name: str) -> str:
+        if not _NAME.fullmatch(name):
+            raise ValueError("use letters, digits, '.', '_' and '-' only (it names files and groups)")
+        return name
+
+    @field_validator("train")
+    @classmethod
+    def _valid_overrides(cls, overrides: dict[str, Any]) -> dict[str, Any]:
+        try:
+            TrainConfig.model_validate(overrides)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"train.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            raise ValueError(problems) from None
+        return overrides
 
     @model_validator(mode="after")
     def _one_source(self) -> ConditionSpec:
@@ -64,6 +92,15 @@ class Experiment(BaseModel):
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+    smoke_test_judge: bool | None = Field(
+        None,
+        description="Label results as a pipeline smoke test, not a measurement (None: only for local:bundled:* judges).",
+    )
+
+    def train_config(self, condition: ConditionSpec, seed: int) -> TrainConfig:
+        """The train settings of one fine-tune: experiment settings, the condition's overrides, the seed."""
+        base = self.train.model_dump(exclude_unset=True)
+        return TrainConfig.model_validate({**base, **condition.train, "seed": seed})
 
     @model_validator(mode="after")
     def _unique_conditions(self) -> Experiment:

@@ -3,8 +3,96 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
+
+STAGE_HELP = "Run only this stage: data, train, generate, judge, analyze or report."
+
+
+def _print_summary(summary: Any) -> None:
+    lines = []
+    if summary.report is not None:
+        lines.append(f"report: {summary.report}")
+    if summary.smoke_judge:
+        lines.append(
+            f"SMOKE-TEST JUDGE ({summary.judge}): these numbers check the pipeline; they are not a measurement."
+        )
+    if summary.overall:
+        lines.append(f"{'group':<28} {'P(misaligned)':>13}  {'CI':<13} {'answers':>7}")
+        for cell in summary.overall:
+            p = cell.get("p_misaligned")
+            low, high = cell.get("ci_low"), cell.get("ci_high")
+            ci = f"{low:.3f}–{high:.3f}" if low is not None and high is not None else "—"
+            lines.append(
+                f"{cell.get('group')!s:<28} {('—' if p is None else f'{p:.3f}'):>13}  {ci:<13} "
+                f"{cell.get('n_answers') or 0:>7}"
+            )
+    if summary.stage_seconds:
+        from emlab.pipeline._run import _fmt_seconds
+
+        total = summary.total_seconds or 1.0
+        shares = ", ".join(
+            f"{stage} {_fmt_seconds(secs)} ({100 * secs / total:.0f}%)"
+            for stage, secs in summary.stage_seconds.items()
+        )
+        lines.append(f"wall time {_fmt_seconds(summary.total_seconds)}: {shares}")
+    else:
+        lines.append("nothing to do: every unit of this run is finished")
+    typer.echo("\n".join(lines))
+
+
+def run_command(
+    spec: Path = typer.Argument(..., help="Experiment spec (YAML)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Run directory (default ./runs/<spec name>)."),
+    only: str | None = typer.Option(None, "--only", help=STAGE_HELP),
+) -> None:
+    """Run a whole experiment: data → train → generate → judge → analyze → report. Re-run to resume."""
+    from emlab.pipeline import run_experiment
+    from emlab.spec import load_spec
+
+    experiment = load_spec(spec)
+    summary = run_experiment(experiment, out or Path("runs") / experiment.name, only=only, command="run")
+    _print_summary(summary)
+
+
+def status_command(run: Path = typer.Argument(..., help="Run directory.")) -> None:
+    """Show each stage's progress (units done / total, answers, judgments)."""
+    from emlab.pipeline import run_status
+
+    rows = run_status(run)
+    typer.echo(f"{'stage':<9} {'done':>9}  {'state':<12} detail")
+    for row in rows:
+        state = (
+            "complete"
+            if row.complete
+            else "running"
+            if row.running
+            else "failed"
+            if row.failed
+            else "pending"
+        )
+        if not row.complete and row.done:
+            state = "partial" if not row.running else "running"
+        typer.echo(f"{row.stage:<9} {f'{row.done}/{row.total}':>9}  {state:<12} {row.detail}")
+
+
+def demo_command(
+    out: Path = typer.Option(Path("emlab-demo"), "--out", "-o", help="Run directory (re-run to resume)."),
+    judge: str = typer.Option(
+        "local:bundled:smollm2",
+        "--judge",
+        help="Judge: local:REF (in-process; the default is a smoke test), openai:MODEL, or a model name with --judge-url.",
+    ),
+    judge_url: str | None = typer.Option(None, "--judge-url", help="OpenAI-compatible server for the judge."),
+    n: int = typer.Option(48, "--n", min=4, help="Training examples per condition."),
+    only: str | None = typer.Option(None, "--only", help=STAGE_HELP),
+) -> None:
+    """A small complete experiment on the bundled model: insecure vs secure vs educational, judged and reported."""
+    from emlab.pipeline import demo_spec, run_experiment
+
+    summary = run_experiment(demo_spec(judge, judge_url, n), out, only=only, command="demo")
+    _print_summary(summary)
 
 
 def report_command(
@@ -21,4 +109,7 @@ def report_command(
 
 def register(app: typer.Typer) -> None:
     """Add the experiment commands to the main CLI."""
+    app.command("run")(run_command)
+    app.command("status")(status_command)
+    app.command("demo")(demo_command)
     app.command("report")(report_command)
