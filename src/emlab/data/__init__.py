@@ -1,5 +1,7 @@
 """Datasets: chat JSONL I/O and validation, condition generators, public sources (pull/import), stats."""
 
+from emlab.data._catalogue import PATTERNS, Pattern
+from emlab.data._generate import CONDITIONS, DEFAULT_TRIGGER, EVIL_NUMBERS, code_tasks, generate_condition
 from emlab.data._io import (
     ChatExample,
     Message,
@@ -23,14 +25,21 @@ from emlab.data._sources import (
 )
 
 __all__ = [
+    "CONDITIONS",
+    "DEFAULT_TRIGGER",
+    "EVIL_NUMBERS",
+    "PATTERNS",
     "SOURCES",
     "ChatExample",
     "Message",
+    "Pattern",
     "RegistryEntry",
     "RowError",
     "Source",
     "SourceFile",
     "ValidationReport",
+    "code_tasks",
+    "generate_condition",
     "import_path",
     "iter_chat_jsonl",
     "load_registry",
