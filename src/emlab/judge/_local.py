@@ -78,7 +78,7 @@ class LocalJudge:
             loaded = load_model(ref, dtype=config.dtype, device=config.device)
         self.loaded = loaded
         self.config = config
-        self.name = f"local:{ref}"
+        self.name = config.judge if config.judge.startswith("local:") else f"local:{ref}"
         tokenizer = loaded.tokenizer
         encoded = [tokenizer.encode(str(n), add_special_tokens=False) for n in CANDIDATES]
         single = all(len(e) == 1 for e in encoded) and len({e[0] for e in encoded}) == len(encoded)
