@@ -248,7 +248,7 @@ def _stage_generate(plan: Plan, store: RunStore, ran: Callable[[], None]) -> Non
         if loaded is None or loaded.ref != unit.ref:
             loaded = None
             gc.collect()
-            loaded = load_model(unit.ref, dtype=spec.generation.dtype)
+            loaded = load_model(unit.ref, dtype=spec.generation.dtype, device=spec.generation.device)
         _register_model(
             store,
             unit.model_key,
