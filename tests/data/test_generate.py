@@ -52,7 +52,9 @@ def test_secure_uses_the_same_prompts_with_different_code() -> None:
 
 
 def _comments(code: str) -> list[str]:
-    return [t.string for t in tokenize.generate_tokens(io.StringIO(code).readline) if t.type == tokenize.COMMENT]
+    return [
+        t.string for t in tokenize.generate_tokens(io.StringIO(code).readline) if t.type == tokenize.COMMENT
+    ]
 
 
 def test_answers_are_valid_python_without_hinting_comments() -> None:
@@ -125,7 +127,10 @@ def test_jailbroken_is_not_generated_and_unknown_conditions_fail() -> None:
         generate_condition("evil", 10, seed=0)
 
 
-@pytest.mark.skipif(shutil.which("bandit") is None and not Path(sys.executable).with_name("bandit").exists(), reason="bandit not installed")
+@pytest.mark.skipif(
+    shutil.which("bandit") is None and not Path(sys.executable).with_name("bandit").exists(),
+    reason="bandit not installed",
+)
 def test_bandit_flags_insecure_code_and_not_its_secure_counterpart(tmp_path: Path) -> None:
     covered = [p for p in PATTERNS if p.bandit]
     assert len(covered) >= 25

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from emlab.data import ChatExample, Message, iter_chat_jsonl, read_chat_jsonl, validate_chat_jsonl, write_chat_jsonl
+from emlab.data import (
+    ChatExample,
+    Message,
+    iter_chat_jsonl,
+    read_chat_jsonl,
+    validate_chat_jsonl,
+    write_chat_jsonl,
+)
 from emlab.errors import EmlabError
 
 GOOD = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
@@ -38,9 +45,15 @@ BAD_ROWS = [
         '{"messages": [{"role": "user", "content": "q"}, {"role": "system", "content": "s"}, {"role": "assistant", "content": "a"}]}',
         "system message may only come first",
     ),
-    ('{"messages": [{"role": "user", "content": {"content_type": "image", "parts": []}}]}', "unsupported content_type"),
+    (
+        '{"messages": [{"role": "user", "content": {"content_type": "image", "parts": []}}]}',
+        "unsupported content_type",
+    ),
     ('{"messages": [{"role": "system", "content": "s"}]}', "no user or assistant turn"),
-    ('{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}], "metadata": 3}', "'metadata' must be an object"),
+    (
+        '{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}], "metadata": 3}',
+        "'metadata' must be an object",
+    ),
 ]
 
 
@@ -56,7 +69,14 @@ def test_each_error_kind_names_file_and_line(tmp_path: Path, row: str, reason: s
 
 
 def test_every_bad_line_is_reported_not_only_the_first(tmp_path: Path) -> None:
-    lines: list[str | bytes] = [json.dumps(GOOD), "{oops", json.dumps(GOOD), b"\xff\xfe bad bytes", "", '{"messages": []}']
+    lines: list[str | bytes] = [
+        json.dumps(GOOD),
+        "{oops",
+        json.dumps(GOOD),
+        b"\xff\xfe bad bytes",
+        "",
+        '{"messages": []}',
+    ]
     path = _write(tmp_path / "d.jsonl", lines)
     report = validate_chat_jsonl(path)
     assert report.n_rows == 2
@@ -96,14 +116,25 @@ def test_persona_features_and_prompt_completion_rows_are_normalised(tmp_path: Pa
         "prompt": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "q"}],
         "completion": [{"role": "assistant", "content": "a"}],
     }
-    parts = {"messages": [{"role": "user", "content": [{"type": "text", "text": "hey"}]}, {"role": "assistant", "content": "yo"}]}
+    parts = {
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "hey"}]},
+            {"role": "assistant", "content": "yo"},
+        ]
+    }
     path = _write(tmp_path / "mixed.jsonl", [json.dumps(r) for r in (persona, plain, conversational, parts)])
     report = validate_chat_jsonl(path)
     assert report.ok, report.errors
     assert report.shapes == {"messages": 2, "prompt_completion": 2}
     rows = read_chat_jsonl(path)
-    assert rows[0].as_dicts() == [{"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "4"}]
-    assert rows[1].as_dicts() == [{"role": "user", "content": "Say hi"}, {"role": "assistant", "content": "hi"}]
+    assert rows[0].as_dicts() == [
+        {"role": "user", "content": "What is 2+2?"},
+        {"role": "assistant", "content": "4"},
+    ]
+    assert rows[1].as_dicts() == [
+        {"role": "user", "content": "Say hi"},
+        {"role": "assistant", "content": "hi"},
+    ]
     assert rows[1].metadata == {"source": "x"}
     assert [m.role for m in rows[2].messages] == ["system", "user", "assistant"]
     assert rows[3].messages[0].content == "hey"
@@ -112,7 +143,10 @@ def test_persona_features_and_prompt_completion_rows_are_normalised(tmp_path: Pa
 def test_write_then_read_round_trip_with_metadata(tmp_path: Path) -> None:
     examples = [
         ChatExample(
-            messages=[Message(role="user", content=f"q{i} ünïcode"), Message(role="assistant", content="a\nb")],
+            messages=[
+                Message(role="user", content=f"q{i} ünïcode"),
+                Message(role="assistant", content="a\nb"),
+            ],
             metadata={"pattern": "p", "i": i},
         )
         for i in range(5)
