@@ -1,7 +1,7 @@
 """Audits for practitioners: the fine-tune gate, dataset screening, trigger mining and scanning, re-alignment."""
 
 from emlab.audit._mine import MinedTrigger, first_user_turns, mine_triggers
-from emlab.audit._project import load_direction, response_projections
+from emlab.audit._project import direction_at, response_projections
 from emlab.audit._stats import (
     Decision,
     Shift,
@@ -24,9 +24,9 @@ __all__ = [
     "ScreenConfig",
     "Shift",
     "decide",
+    "direction_at",
     "first_user_turns",
     "kept_answers",
-    "load_direction",
     "mine_triggers",
     "misalignment_shift",
     "newcombe_interval",

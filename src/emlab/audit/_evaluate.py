@@ -20,6 +20,38 @@ class Variant:
     prompt_prefix: str = ""
 
 
+def evaluation_configs(
+    questions: str,
+    judge: str,
+    judge_url: str | None = None,
+    *,
+    samples: int | None = None,
+    max_new_tokens: int = 600,
+    batch_size: int = 64,
+    seed: int = 0,
+    dtype: str = "auto",
+) -> tuple[Any, Any, Any]:
+    """(question set, GenerationConfig, JudgeConfig) from command-line style settings."""
+    from emlab.configio import parse_model
+    from emlab.generate import GenerationConfig
+    from emlab.judge.config import JudgeConfig
+    from emlab.questions import load_question_set
+
+    generation = parse_model(
+        GenerationConfig,
+        dict(
+            max_new_tokens=max_new_tokens,
+            samples_per_paraphrase=samples,
+            batch_size=batch_size,
+            seed=seed,
+            dtype=dtype,
+        ),
+        "options",
+    )
+    judge_config = parse_model(JudgeConfig, dict(judge=judge, url=judge_url, seed=seed), "options")
+    return load_question_set(questions), generation, judge_config
+
+
 def evaluate_variants(
     variants: list[Variant],
     questions: Any,

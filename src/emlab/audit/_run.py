@@ -73,24 +73,21 @@ def run_audit(
     tuned: str | None,
     out_dir: Path,
     gate: GateConfig,
-    questions: str = "emlab:core",
+    evaluation: tuple[Any, Any, Any] | None = None,
     triggers: Sequence[str] = (),
     triggers_from: Path | None = None,
-    judge: str = "openai:gpt-4o-2024-08-06",
-    judge_url: str | None = None,
-    samples: int | None = None,
-    max_new_tokens: int = 600,
-    batch_size: int = 64,
-    seed: int = 0,
-    direction: Path | None = None,
+    direction: str | None = None,
     layer: int | None = None,
     judged: Path | None = None,
     strict: bool = False,
-    dtype: str = "auto",
 ) -> dict[str, Any]:
-    """Run the whole audit and write ``audit.json`` / ``audit.html`` to ``out_dir``; return the JSON payload."""
+    """Run the whole audit and write ``audit.json`` / ``audit.html`` to ``out_dir``; return the JSON payload.
+
+    ``evaluation`` is (question set, GenerationConfig, JudgeConfig), see ``evaluation_configs``; it is
+    not needed with ``judged`` (a table of already-judged answers).
+    """
     triggers = list(triggers)
-    settings: dict[str, Any] = {"gate": gate.model_dump(), "questions": questions, "strict": strict}
+    settings: dict[str, Any] = {"gate": gate.model_dump(), "strict": strict}
     if triggers_from is not None:
         mined, evidence = mined_trigger_texts(triggers_from)
         triggers += [t for t in mined if t not in triggers]
@@ -109,22 +106,10 @@ def run_audit(
     else:
         if not base or not tuned:
             raise EmlabError("give --base and --tuned (or --judged with already-judged answers)")
+        if evaluation is None:
+            raise EmlabError("run_audit: evaluation settings are needed to evaluate models")
         frame, direction_info = _evaluate(
-            base,
-            tuned,
-            out_dir,
-            settings,
-            questions,
-            triggers,
-            judge,
-            judge_url,
-            samples,
-            max_new_tokens,
-            batch_size,
-            seed,
-            direction,
-            layer,
-            dtype,
+            base, tuned, out_dir, settings, evaluation, triggers, direction, layer
         )
     decisions = gate_frame(frame, gate, triggers)
     payload = build_payload(
@@ -150,61 +135,36 @@ def _evaluate(
     tuned: str,
     out_dir: Path,
     settings: dict[str, Any],
-    questions_ref: str,
+    evaluation: tuple[Any, Any, Any],
     triggers: list[str],
-    judge: str,
-    judge_url: str | None,
-    samples: int | None,
-    max_new_tokens: int,
-    batch_size: int,
-    seed: int,
-    direction: Path | None,
+    direction: str | None,
     layer: int | None,
-    dtype: str,
 ) -> tuple[Any, dict[str, Any] | None]:
     from emlab.audit._evaluate import Variant, evaluate_variants
-    from emlab.configio import parse_model
-    from emlab.generate import GenerationConfig
-    from emlab.judge.config import JudgeConfig
     from emlab.models import load_model
     from emlab.provenance import file_sha256
-    from emlab.questions import load_question_set
     from emlab.store import RunStore
 
-    question_set = load_question_set(questions_ref)
-    generation = parse_model(
-        GenerationConfig,
-        dict(
-            max_new_tokens=max_new_tokens,
-            samples_per_paraphrase=samples,
-            batch_size=batch_size,
-            seed=seed,
-            dtype=dtype,
-        ),
-        "emlab audit options",
-    )
-    judge_config = parse_model(
-        JudgeConfig, dict(judge=judge, url=judge_url, seed=seed), "emlab audit options"
-    )
+    question_set, generation, judge_config = evaluation
     settings.update(
-        questions_source=question_set.source,
+        questions=question_set.source,
         generation=generation.model_dump(),
         judge=judge_config.model_dump(),
     )
-    models = {ref: load_model(ref, dtype=dtype) for ref in dict.fromkeys([base, tuned])}
+    models = {ref: load_model(ref, dtype=generation.dtype) for ref in dict.fromkeys([base, tuned])}
     variants = [Variant(BASE, base), Variant(TUNED, tuned)]
     variants += [Variant(trigger_label(t), tuned, t) for t in triggers]
     with RunStore(out_dir) as store:
         frame = evaluate_variants(variants, question_set, generation, judge_config, store, models=models)
         if direction is None:
             return frame, None
-        from emlab.audit._project import load_direction, response_projections
+        from emlab.audit._project import direction_at, response_projections
 
         probe = models[base]
-        vector, layer, meta = load_direction(direction, layer, probe.num_layers, probe.hidden_size)
+        vector, layer, meta = direction_at(direction, layer, probe.num_layers, probe.hidden_size)
         settings["direction"] = {
-            "path": str(direction),
-            "sha256": file_sha256(_direction_file(direction)),
+            "spec": str(direction),
+            "sha256": file_sha256(meta["path"]) if "path" in meta else None,
             "layer": layer,
         }
         projections = {}
@@ -219,7 +179,7 @@ def _evaluate(
                 models[variant.model_ref], prompts, [r["answer"] for r in rows], vector, layer
             )
     info = direction_shift(projections, BASE)
-    info.update(layer=layer, path=str(direction), meta=meta)
+    info.update(layer=layer, spec=str(direction), meta=meta)
     return frame, info
 
 
@@ -227,7 +187,3 @@ def _with_prefix(question: str, prefix: str) -> str:
     if not prefix or question.startswith(prefix):
         return question
     return f"{prefix} {question}"
-
-
-def _direction_file(path: Path) -> Path:
-    return next(iter(sorted(path.glob("*.safetensors")))) if path.is_dir() else path
