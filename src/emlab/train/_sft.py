@@ -143,6 +143,23 @@ def train_local(
     callbacks: list[Any] | None = None,
 ) -> TrainResult:
     """Fine-tune ``model_ref`` on chat JSONL ``data_path`` into ``out_dir`` with TRL + PEFT."""
+    with warnings.catch_warnings():
+        # transformers 5 renamed gradient -> activation checkpointing; PEFT/TRL still call the old names.
+        warnings.filterwarnings(
+            "ignore", message=".*deprecated and will be removed in v6", category=FutureWarning
+        )
+        return _train_local(model_ref, data_path, out_dir, config, resume=resume, callbacks=callbacks)
+
+
+def _train_local(
+    model_ref: str,
+    data_path: str | Path,
+    out_dir: str | Path,
+    config: TrainConfig,
+    *,
+    resume: bool,
+    callbacks: list[Any] | None,
+) -> TrainResult:
     import torch
     from datasets import Dataset
     from transformers import set_seed
