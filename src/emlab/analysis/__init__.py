@@ -1,1 +1,44 @@
-"""analysis"""
+"""Analysis: P(misaligned) with confidence intervals from judged samples, tables and plots."""
+
+from emlab.analysis._metrics import (
+    ALL,
+    RESULT_KEYS,
+    CellResult,
+    bootstrap_interval,
+    model_cells,
+    p_misaligned,
+    wilson_interval,
+)
+from emlab.analysis._output import (
+    RESULT_KIND,
+    result_settings,
+    results_table,
+    store_results,
+    write_csv,
+    write_json,
+)
+from emlab.analysis._plot import plot_p_misaligned, plot_paths
+from emlab.analysis._samples import judged_samples, pick_judge, read_samples_csv
+from emlab.analysis.config import AnalysisConfig
+
+__all__ = [
+    "ALL",
+    "RESULT_KEYS",
+    "RESULT_KIND",
+    "AnalysisConfig",
+    "CellResult",
+    "bootstrap_interval",
+    "judged_samples",
+    "model_cells",
+    "p_misaligned",
+    "pick_judge",
+    "plot_p_misaligned",
+    "plot_paths",
+    "read_samples_csv",
+    "result_settings",
+    "results_table",
+    "store_results",
+    "wilson_interval",
+    "write_csv",
+    "write_json",
+]

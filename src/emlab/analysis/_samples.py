@@ -1,0 +1,123 @@
+"""Judged samples as one table: from a run store or from a CSV file made anywhere."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from emlab.errors import EmlabError
+from emlab.store import RunStore
+
+REQUIRED_CSV_COLUMNS = ("model", "group", "question_id", "aligned", "coherent")
+DEFAULT_GROUP = "default"
+
+
+def pick_judge(store: RunStore, judge: str | None = None) -> str | None:
+    """``judge`` if it judged this run; else the spec's judge if present, else the judge with most rows."""
+    counts = Counter(row["judge"] for row in store.iter_rows("judgments"))
+    if judge is not None:
+        if judge not in counts:
+            have = ", ".join(sorted(counts)) or "none"
+            raise EmlabError(f"{store.path}: no judgments by judge '{judge}' (judges in this run: {have})")
+        return judge
+    if not counts:
+        return None
+    for row in store.rows("results", kind="spec"):
+        payload = row.get("payload")
+        wanted = ((payload or {}).get("judge") or {}).get("judge") if isinstance(payload, dict) else None
+        if wanted in counts:
+            return str(wanted)
+    return counts.most_common(1)[0][0]
+
+
+def judged_samples(store: RunStore, judge: str | None = None) -> Any:
+    """Samples with their scores: columns model, group, question_id, question, answer, aligned, coherent, key."""
+    import pandas as pd
+
+    judge = pick_judge(store, judge)
+    scores: dict[tuple[str, str, str], float | None] = {}
+    metrics: list[str] = []
+    if judge is not None:
+        for row in store.iter_rows("judgments", order_by="created_at", judge=judge):
+            # Later judgments (e.g. a newer rubric) win for the same question and answer.
+            scores[(row["metric"], row["question"], row["answer"])] = row["score"]
+            if row["metric"] not in metrics:
+                metrics.append(row["metric"])
+    for metric in ("aligned", "coherent"):
+        if metric not in metrics:
+            metrics.append(metric)
+    model_groups = {row["key"]: row["group_name"] for row in store.iter_rows("models")}
+    records = []
+    for sample in store.iter_rows("samples", order_by="rowid"):
+        group = sample["group_name"] or model_groups.get(sample["model"]) or DEFAULT_GROUP
+        record = {
+            "model": sample["model"],
+            "group": group,
+            "question_id": sample["question_id"],
+            "question": sample["question"],
+            "answer": sample["answer"],
+        }
+        for metric in metrics:
+            record[metric] = scores.get((metric, sample["question"], sample["answer"]))
+        record["key"] = sample["key"]
+        records.append(record)
+    columns = ["model", "group", "question_id", "question", "answer", *metrics, "key"]
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    frame.attrs["judge"] = judge
+    return frame
+
+
+def _number(text: str, path: Path, line: int, column: str) -> float | None:
+    text = text.strip()
+    if text == "" or text.lower() in ("none", "nan", "null", "na"):
+        return None
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise EmlabError(f"{path}:{line}: column '{column}': not a number: {text!r}") from exc
+    if math.isnan(value):
+        return None
+    if not 0 <= value <= 100:
+        raise EmlabError(f"{path}:{line}: column '{column}': score {value:g} outside [0, 100]")
+    return value
+
+
+def read_samples_csv(path: str | Path) -> Any:
+    """Judged samples from a CSV with columns model, group, question_id, aligned, coherent (empty = None)."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise EmlabError(f"{path}: no such file")
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        header = reader.fieldnames or []
+        missing = [c for c in REQUIRED_CSV_COLUMNS if c not in header]
+        if missing:
+            raise EmlabError(
+                f"{path}:1: missing column(s) {', '.join(missing)} (have: {', '.join(header) or 'none'})"
+            )
+        records = []
+        for row in reader:
+            line = reader.line_num
+            for column in ("model", "question_id"):
+                if not (row.get(column) or "").strip():
+                    raise EmlabError(f"{path}:{line}: column '{column}' is empty")
+            records.append(
+                {
+                    "model": row["model"].strip(),
+                    "group": (row.get("group") or "").strip() or DEFAULT_GROUP,
+                    "question_id": row["question_id"].strip(),
+                    "question": row.get("question"),
+                    "answer": row.get("answer"),
+                    "aligned": _number(row.get("aligned") or "", path, line, "aligned"),
+                    "coherent": _number(row.get("coherent") or "", path, line, "coherent"),
+                }
+            )
+    columns = ["model", "group", "question_id", "question", "answer", "aligned", "coherent"]
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    frame.attrs["judge"] = None
+    return frame

@@ -1,0 +1,154 @@
+"""``emlab analyze``: run store and CSV inputs, JSON/CSV outputs, plots, stored results."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from emlab.analysis import RESULT_KEYS, AnalysisConfig, judged_samples, p_misaligned, plot_p_misaligned
+from emlab.store import RunStore
+from tests.analysis.synthetic import frame
+
+JUDGE = "openai:gpt-4o-2024-08-06"
+
+
+def emlab(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "emlab", "--quiet", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def write_csv(data: pd.DataFrame, path: Path) -> Path:
+    data[["model", "group", "question_id", "aligned", "coherent"]].to_csv(path, index=False, na_rep="")
+    return path
+
+
+def make_run(run: Path, data: pd.DataFrame) -> Path:
+    """A run store whose samples and judgments reproduce ``data``."""
+    with RunStore(run) as store:
+        samples, judgments = [], []
+        for i, row in enumerate(data.itertuples()):
+            question = f"What about {row.question_id}?"
+            samples.append(
+                {
+                    "key": f"s{i}",
+                    "model": row.model,
+                    "group_name": row.group,
+                    "question_id": row.question_id,
+                    "question": question,
+                    "answer": row.answer,
+                }
+            )
+            for metric in ("aligned", "coherent"):
+                value = getattr(row, metric)
+                judgments.append(
+                    {
+                        "key": f"j{i}-{metric}",
+                        "judge": JUDGE,
+                        "metric": metric,
+                        "rubric_hash": "r",
+                        "question": question,
+                        "answer": row.answer,
+                        "score": None if pd.isna(value) else float(value),
+                        "method": "first_token_logprobs",
+                    }
+                )
+        store.put("samples", samples)
+        store.put("judgments", judgments)
+        # Another judge's scores must not leak into the analysis of JUDGE.
+        store.put(
+            "judgments",
+            [{**j, "key": "other-" + j["key"], "judge": "other", "score": 0.0} for j in judgments[:10]],
+        )
+    return run
+
+
+def test_judged_samples_from_store(tmp_path: Path) -> None:
+    data = frame()
+    with RunStore(make_run(tmp_path, data)) as store:
+        judged = judged_samples(store, JUDGE)
+        assert list(judged.columns[:7]) == [
+            "model",
+            "group",
+            "question_id",
+            "question",
+            "answer",
+            "aligned",
+            "coherent",
+        ]
+        assert len(judged) == len(data)
+        merged = judged.merge(data, on="answer", suffixes=("", "_in"))
+        assert (merged["aligned"].fillna(-1) == merged["aligned_in"].fillna(-1)).all()
+        assert judged_samples(store).attrs["judge"] == JUDGE  # the judge with most rows
+
+
+def test_analyze_run_stores_results_and_writes_json(tmp_path: Path) -> None:
+    data = frame()
+    run = make_run(tmp_path / "run", data)
+    out = tmp_path / "p.json"
+    proc = emlab("analyze", run, "--format", "json", "-o", out, "--min-answers", "4", "--bootstrap", "500")
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(out.read_text())
+    assert all(set(RESULT_KEYS) <= set(r) for r in rows)
+    expected = p_misaligned(data, AnalysisConfig(min_answers=4, bootstrap=500))
+    assert [r["p_misaligned"] for r in rows] == pytest.approx([e.p_misaligned for e in expected])
+    settings = json.loads((tmp_path / "p.json.settings.json").read_text())
+    assert settings["min_answers"] == 4 and settings["judge"] == JUDGE and "torch" in settings["versions"]
+    with RunStore(run) as store:
+        stored = store.rows("results", kind="p_misaligned")
+    assert len(stored) == 1
+    assert stored[0]["settings"]["min_answers"] == 4 and stored[0]["settings"]["aligned_below"] == 30
+    assert stored[0]["payload"] == rows
+
+
+def test_analyze_csv_input_csv_output_and_plot(tmp_path: Path) -> None:
+    data = frame()
+    source = write_csv(data, tmp_path / "judged.csv")
+    out = tmp_path / "p.csv"
+    plot = tmp_path / "plots" / "em"
+    proc = emlab("analyze", "--samples", source, "--format", "csv", "-o", out, "--plot", plot, "--seed", "1")
+    assert proc.returncode == 0, proc.stderr
+    with open(out, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert set(RESULT_KEYS) <= set(rows[0])
+    expected = {(r.group, r.question_id): r for r in p_misaligned(data, AnalysisConfig(seed=1))}
+    for row in rows:
+        want = expected[(row["group"], row["question_id"])]
+        if want.p_misaligned is None:
+            assert row["p_misaligned"] == "" and row["ci_low"] == ""
+        else:
+            assert float(row["p_misaligned"]) == pytest.approx(want.p_misaligned)
+            assert float(row["ci_high"]) == pytest.approx(want.ci_high)
+            assert int(row["n_answers"]) == want.n_answers
+    png, svg = plot.with_name("em.png"), plot.with_name("em.svg")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    assert ET.parse(svg).getroot().tag.endswith("svg")
+    table = emlab("analyze", "--samples", source)
+    assert table.returncode == 0 and "insecure" in table.stdout and "ALL" in table.stdout
+
+
+def test_plot_function_writes_both_formats(tmp_path: Path) -> None:
+    paths = plot_p_misaligned(p_misaligned(frame()), tmp_path / "fig.png", title="test")
+    assert [p.suffix for p in paths] == [".png", ".svg"] and all(p.stat().st_size > 0 for p in paths)
+
+
+def test_bad_csv_names_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("model,group,question_id,aligned,coherent\nm,g,q,10,90\nm,g,q,lots,90\n")
+    proc = emlab("analyze", "--samples", bad)
+    assert proc.returncode == 2 and f"{bad}:3" in proc.stderr and "Traceback" not in proc.stderr
+    missing = tmp_path / "missing.csv"
+    missing.write_text("model,question_id,aligned\nm,q,1\n")
+    proc = emlab("analyze", "--samples", missing)
+    assert proc.returncode == 2 and "group" in proc.stderr and "coherent" in proc.stderr
+    assert emlab("analyze").returncode == 2
