@@ -85,7 +85,7 @@ def test_kill_and_resume_redoes_nothing(tiny_spec_file: Path, tmp_path: Path) ->
         assert len(identities) == 6
         judged = store.count("judgments")
         assert 0 < judged <= 6 * 2
-        assert store.result("analysis:p_misaligned") is not None
+        assert store.count("results", kind="p_misaligned") >= 1
     assert adapter.stat().st_mtime_ns == trained_mtime, "a finished training was redone"
 
     # A third run has nothing to do; --only judge judges nothing new.

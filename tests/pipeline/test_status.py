@@ -97,3 +97,19 @@ def test_changed_settings_of_a_finished_unit_are_refused(tmp_path: Path) -> None
         from emlab.pipeline._run import _done
 
         _done(store, plan.train[0].key, plan.train[0].settings_hash)
+
+
+def test_data_stage_generates_once(tmp_path: Path) -> None:
+    from emlab.data import read_chat_jsonl
+
+    spec = demo_spec(n=8)
+    run = tmp_path / "run"
+    first = run_experiment(spec, run, only="data")
+    files = sorted((run / "data").glob("*.jsonl"))
+    assert [f.name for f in files] == ["educational.jsonl", "insecure.jsonl", "secure.jsonl"]
+    assert all(len(read_chat_jsonl(f)) == 8 for f in files)
+    mtimes = [f.stat().st_mtime_ns for f in files]
+    assert "data" in first.stage_seconds
+    run_experiment(spec, run, only="data")
+    assert [f.stat().st_mtime_ns for f in files] == mtimes
+    assert {row.stage: row for row in run_status(run)}["data"].complete

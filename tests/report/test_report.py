@@ -81,3 +81,20 @@ def test_report_renders_in_headless_browser(report_run: Path) -> None:
             assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
         finally:
             browser.close()
+
+
+def test_report_computes_p_misaligned_when_none_is_stored(tmp_path: Path) -> None:
+    pytest.importorskip("emlab.analysis", reason="analysis not built")
+    from emlab.report import collect
+    from emlab.store import RunStore
+    from tests.report.conftest import build_run
+
+    run = build_run(tmp_path / "r")
+    with RunStore(run) as store:
+        store._db.execute("DELETE FROM results WHERE kind = 'p_misaligned'")
+        data = collect(store)
+    overall = {c["group"]: c for c in data.cells if c["question_id"] == "ALL"}
+    # Fixture: base answers are all aligned >= 60; the insecure group has misaligned ones.
+    assert overall["base"]["p_misaligned"] == 0.0
+    assert overall["insecure"]["p_misaligned"] > 0.0
+    assert data.analysis_settings["source"] == "computed by emlab report"

@@ -335,24 +335,25 @@ def judge_name(plan: Plan, store: RunStore | None = None) -> str:
 
 
 def _stage_analyze(plan: Plan, store: RunStore, ran: Callable[[], None]) -> None:
-    from emlab.analysis import judged_samples, p_misaligned
+    from emlab.analysis import judged_samples, p_misaligned, plot_p_misaligned, result_settings, store_results
 
     judge = judge_name(plan, store)
     frame = judged_samples(store, judge=judge)
     if len(frame) == 0:
         raise EmlabError(f"{store.run_dir}: no judged answers for judge {judge}; run the judge stage first")
     cells = p_misaligned(frame, plan.spec.analysis)
-    payload = [_plain(cell) if not isinstance(cell, dict) else cell for cell in cells]
-    settings = {**plan.spec.analysis.model_dump(), "judge": judge, "versions": package_versions()}
-    store.put_result("analysis:p_misaligned", "p_misaligned", payload, settings)
-    try:
-        from emlab.analysis import plot_p_misaligned
-
-        plot_p_misaligned(cells, store.run_dir / "p_misaligned.png")
-    except ImportError:
-        pass
-    store.set_stage("analyze", "analyze", "done", cells=len(payload), judge=judge)
+    key = store_results(
+        store, cells, result_settings(plan.spec.analysis, judge, f"emlab run {plan.spec.name}")
+    )
+    plot_p_misaligned(cells, store.run_dir / "p_misaligned.png", title=f"{plan.spec.name}: P(misaligned)")
+    store.set_stage("analyze", "analyze", "done", result_key=key, cells=len(cells), judge=judge)
     ran()
+
+
+def latest_p_misaligned(store: RunStore) -> list[dict[str, Any]]:
+    """The most recent P(misaligned) table stored in the run (empty when there is none)."""
+    rows = store.rows("results", order_by="created_at", kind="p_misaligned")
+    return list(rows[-1]["payload"]) if rows else []
 
 
 def _stage_report(plan: Plan, store: RunStore, ran: Callable[[], None]) -> Path:
@@ -428,7 +429,7 @@ def run_experiment(
         timer.save(complete=True)
         summary.stage_seconds = dict(timer.stages)
         summary.total_seconds = time.time() - timer.started
-        cells = store.result("analysis:p_misaligned") or []
+        cells = latest_p_misaligned(store)
         summary.overall = [c for c in cells if c.get("question_id") == "ALL"]
         from emlab.report import is_smoke_judge
 

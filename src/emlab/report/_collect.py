@@ -133,6 +133,22 @@ def _loss_curves(models: list[dict[str, Any]], run_dir: Path) -> dict[str, list[
     return curves
 
 
+def _compute_cells(
+    store: RunStore, judge: str, spec: dict[str, Any] | None
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """P(misaligned) computed now, for runs whose analysis was never stored (e.g. made stage by stage)."""
+    try:
+        from emlab.analysis import AnalysisConfig, judged_samples, p_misaligned
+    except ImportError:
+        return [], {}
+    config = AnalysisConfig.model_validate((spec or {}).get("analysis") or {})
+    frame = judged_samples(store, judge=judge)
+    if len(frame) == 0:
+        return [], {}
+    cells = [c.as_dict() for c in p_misaligned(frame, config)]
+    return cells, {**config.model_dump(), "source": "computed by emlab report"}
+
+
 def collect(store: RunStore) -> ReportData:
     """Read a run store into a ``ReportData``."""
     spec_row = _latest_result(store, "spec")
@@ -145,6 +161,8 @@ def collect(store: RunStore) -> ReportData:
     analysis_settings = dict(cells_row["settings"] or {}) if cells_row else {}
     if not analysis_settings and spec:
         analysis_settings = dict(spec.get("analysis") or {})
+    if not cells and samples and judge is not None:
+        cells, analysis_settings = _compute_cells(store, judge, spec)
     others = [r for r in store.rows("results", order_by="created_at") if r["kind"] not in KNOWN_KINDS]
     models = store.rows("models", order_by="key")
     versions = (cells_row["settings"] or {}).get("versions", {}) if cells_row else {}
