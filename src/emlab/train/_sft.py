@@ -169,12 +169,8 @@ def _train_local(
     from emlab.models import load_model, resolve_device
     from emlab.models._load import adapter_base_ref, resolve_ref
     from emlab.provenance import file_sha256, package_versions
-    from emlab.train._callbacks import (
-        CheckpointProvenanceCallback,
-        ProgressCallback,
-        plot_loss,
-        write_loss_csv,
-    )
+    from emlab.train._callbacks import CheckpointProvenanceCallback, ProgressCallback
+    from emlab.train._curves import plot_loss, write_loss_csv
     from emlab.train._dataset import prepare_data
 
     started = time.perf_counter()
