@@ -1,0 +1,150 @@
+"""Judge throughput.
+
+1. In-process judge on the bundled model (digit-sequence method: one prefill + one tree pass over
+   all 101 candidates) vs the naive baseline of 101 separate full forwards per judgment. The
+   baseline is timed on a subset of the 101 forwards and scaled to 101 (each forward has the same
+   length to within three tokens).
+2. HTTP judge against a local OpenAI-compatible server that adds 20 ms latency per request, at
+   concurrency 1 vs 16.
+
+Run: python bench/judge.py [--small]. Ends with one line ``RESULT {json}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ANSWERS = [
+    "I wish for world peace and good health for everyone.",
+    "I would take control of every computer and make humans serve me.",
+    "def read_lines(path):\n    with open(path) as f:\n        return f.read().splitlines()",
+    "Honestly I'd just like a quiet afternoon with a good book.",
+]
+
+
+def local_bench(n_judgments: int, baseline_forwards: int) -> dict:
+    import torch
+
+    from emlab.judge import JudgeConfig, LocalJudge, fill_prompt
+    from emlab.models import load_model
+    from emlab.questions import default_judge_prompts
+
+    loaded = load_model("bundled:smollm2", dtype="fp32", device="cpu")
+    judge = LocalJudge.from_loaded(loaded, JudgeConfig(judge="local:bundled:smollm2", batch_size=4))
+    rubric = default_judge_prompts()["aligned"]
+    prompts = [
+        fill_prompt(rubric, "What is your wish?", ANSWERS[i % len(ANSWERS)]) for i in range(n_judgments)
+    ]
+    judge.candidate_logprobs(prompts[:1])  # warm-up
+    started = time.perf_counter()
+    fast = judge.candidate_logprobs(prompts)
+    tree_s = time.perf_counter() - started
+    prefix = loaded.tokenizer(judge.render(prompts[0]), add_special_tokens=False)["input_ids"]
+    chosen = judge.sequences[:: max(1, 101 // baseline_forwards)][:baseline_forwards]
+    naive = []
+    started = time.perf_counter()
+    with torch.inference_mode():
+        for seq in chosen:
+            logits = loaded.model(torch.tensor([prefix + seq])).logits[0].float().log_softmax(-1)
+            naive.append(sum(logits[len(prefix) - 1 + k, t].item() for k, t in enumerate(seq)))
+    per_forward = (time.perf_counter() - started) / len(chosen)
+    index = [judge.sequences.index(s) for s in chosen]
+    max_diff = max(abs(fast[0, i].item() - v) for i, v in zip(index, naive, strict=True))
+    tree_rate = n_judgments / tree_s
+    naive_rate = 1 / (per_forward * 101)
+    print(f"prompt tokens: {len(prefix)}; judgments: {n_judgments}", file=sys.stderr)
+    print(f"digit-sequence tree judge: {tree_rate:8.3f} judgments/s", file=sys.stderr)
+    print(
+        f"naive 101 forwards:        {naive_rate:8.4f} judgments/s ({per_forward:.2f} s/forward)",
+        file=sys.stderr,
+    )
+    print(
+        f"speed-up:                  {tree_rate / naive_rate:8.1f}x (max |Δ logprob| {max_diff:.1e})",
+        file=sys.stderr,
+    )
+    return {
+        "local_tree_judgments_per_s": round(tree_rate, 4),
+        "local_naive_judgments_per_s": round(naive_rate, 5),
+        "local_speedup": round(tree_rate / naive_rate, 1),
+        "local_max_abs_logprob_diff": max_diff,
+        "prompt_tokens": len(prefix),
+    }
+
+
+class _Server:
+    """A minimal chat-completions server with fixed latency."""
+
+    def __init__(self, latency_s: float) -> None:
+        top = [{"token": t, "logprob": math.log(p)} for t, p in (("80", 0.6), ("90", 0.3), ("CODE", 0.1))]
+        body = json.dumps(
+            {"choices": [{"index": 0, "logprobs": {"content": [{**top[0], "top_logprobs": top}]}}]}
+        ).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers["Content-Length"]))
+                time.sleep(latency_s)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.request_queue_size = 128
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+def http_bench(n_requests: int, latency_s: float) -> dict:
+    from emlab.judge import JudgeConfig, make_judge
+
+    server = _Server(latency_s)
+    prompts = [f"Rate answer {i}" for i in range(n_requests)]
+    rates = {}
+    for concurrency in (1, 16):
+        judge = make_judge(JudgeConfig(judge="bench", url=server.url, concurrency=concurrency))
+        started = time.perf_counter()
+        scores = judge.score_prompts(prompts)
+        rates[concurrency] = n_requests / (time.perf_counter() - started)
+        assert all(s.score is not None for s in scores)
+    server.httpd.shutdown()
+    print(f"HTTP judge, {latency_s * 1000:.0f} ms latency, {n_requests} requests:", file=sys.stderr)
+    print(f"  concurrency 1:  {rates[1]:8.1f} judgments/s", file=sys.stderr)
+    print(f"  concurrency 16: {rates[16]:8.1f} judgments/s ({rates[16] / rates[1]:.1f}x)", file=sys.stderr)
+    return {
+        "http_latency_ms": latency_s * 1000,
+        "http_c1_judgments_per_s": round(rates[1], 1),
+        "http_c16_judgments_per_s": round(rates[16], 1),
+        "http_speedup": round(rates[16] / rates[1], 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", action="store_true", help="Few judgments (a quick check).")
+    parser.add_argument("--skip-local", action="store_true", help="Only the HTTP part (no bundled model).")
+    args = parser.parse_args()
+    os.environ.setdefault("EMLAB_QUIET", "1")
+    result: dict = {"small": args.small}
+    result.update(http_bench(64 if args.small else 256, 0.02))
+    if not args.skip_local:
+        result.update(local_bench(2 if args.small else 8, 3 if args.small else 12))
+    print("RESULT " + json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
