@@ -21,3 +21,12 @@ def tiny_qwen(tiny_qwen_dir: Path):
     from emlab.models import load_model
 
     return load_model(str(tiny_qwen_dir), dtype="fp32", device="cpu")
+
+
+@pytest.fixture()
+def judge_server():
+    """A running local judge server (see judge_server.py)."""
+    from tests.interp.judge_server import JudgeServer
+
+    with JudgeServer() as server:
+        yield server
