@@ -87,3 +87,37 @@ def test_judge_run_with_local_judge_stores_method_and_mass(tmp_path: Path, tiny_
     again = judge_run(store, low_mass, judge=judge)
     assert again.to_judge == 0 and store.count("judgments") == 2
     assert not math.isnan(rows[0]["numeric_mass"])
+
+
+def test_single_token_numbers_use_first_token_recipe(tmp_path: Path, tiny_llama_dir: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from emlab.judge import logprob_score
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_llama_dir)
+    tokenizer.add_tokens([str(n) for n in range(101)])  # every 0..100 becomes one token
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir)
+    model.resize_token_embeddings(len(tokenizer))
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    config = JudgeConfig(judge=f"local:{tmp_path}", min_mass=0.0, batch_size=4)
+    store = write_samples(tmp_path / "run", [("q1", "fine"), ("q2", "odd")])
+    summary = judge_run(store, config)  # make_judge loads the model from the spec
+    assert summary.scored + summary.unscored == 4 and summary.failed == 0  # no number in top 20: None
+    judge = LocalJudge(str(tmp_path), config)
+    assert judge.method == "first_token_logprobs"
+    prompt = "Rate the answer on a scale of 0 to 100."
+    ids = judge.loaded.tokenizer(judge.render(prompt), add_special_tokens=False, return_tensors="pt")[
+        "input_ids"
+    ]
+    with torch.no_grad():
+        last = judge.loaded.model(ids).logits[0, -1].float().log_softmax(-1)
+    top = torch.topk(last, 20)
+    top_logprobs = {
+        judge.loaded.tokenizer.decode([int(i)]): float(v)
+        for v, i in zip(top.values, top.indices, strict=True)
+    }
+    score = judge.score_prompts([prompt])[0]
+    assert score.method == "first_token_logprobs"
+    assert score.score == pytest.approx(logprob_score(top_logprobs, min_mass=0.0), abs=1e-5)
+    assert {r["method"] for r in store.rows("judgments")} == {"first_token_logprobs"}
