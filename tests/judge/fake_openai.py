@@ -2,7 +2,8 @@
 
 The score it "gives" is read from the prompt: an answer containing ``SCORE=<n>`` gets most of its
 mass on the token ``n``; ``REFUSE`` puts the mass on ``REFUSAL``; ``FAILALWAYS`` answers 500 every
-time; ``FLAKY429`` and ``FLAKY500`` fail the first two attempts of each prompt.
+time; ``FLAKY429`` and ``FLAKY500`` fail the first two attempts of each prompt; ``WAIT1`` answers 429 with
+``Retry-After: 1`` once; ``SLOWFIRST`` stalls its first attempt for a second.
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that timed out and hung up is expected here
 
 
 class FakeOpenAI:
@@ -45,8 +53,7 @@ class FakeOpenAI:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -69,6 +76,8 @@ class FakeOpenAI:
             self.payloads.append(body)
         if self.latency_s:
             time.sleep(self.latency_s)
+        if "SLOWFIRST" in prompt and attempt == 1:
+            time.sleep(1.0)  # longer than the client's timeout in the test
         if path != "/v1/chat/completions":
             return 404, {}, {"error": {"message": f"no route {path}"}}
         if "FAILALWAYS" in prompt:
@@ -76,6 +85,8 @@ class FakeOpenAI:
             return 500, {}, {"error": {"message": f"internal error for {headers.get('Authorization')}"}}
         if "FLAKY429" in prompt and attempt <= 2:
             return 429, {"Retry-After": "0"}, {"error": {"message": "rate limited"}}
+        if "WAIT1" in prompt and attempt == 1:
+            return 429, {"Retry-After": "1"}, {"error": {"message": "slow down"}}
         if "FLAKY500" in prompt and attempt <= 2:
             return 503, {}, {"error": {"message": "overloaded"}}
         return 200, {}, completion(body["model"], top_logprobs_for(prompt, body.get("top_logprobs", 20)))

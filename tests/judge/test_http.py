@@ -176,3 +176,17 @@ def test_score_texts_with_custom_rubric(fake_openai: FakeOpenAI) -> None:
     scores = score_texts(judge, [("q", "SCORE=10"), ("q", "REFUSE")], "Trait? {question} {answer}")
     assert scores[0].score == pytest.approx(expected(10)) and scores[1].score is None
     assert fake_openai.payloads[0]["messages"][0]["content"].startswith("Trait? q ")
+
+
+def test_retry_after_is_respected_and_timeouts_are_retried(fake_openai: FakeOpenAI) -> None:
+    import time
+
+    judge = make_judge(config(fake_openai, backoff_s=0.01, timeout_s=0.3))
+    started = time.perf_counter()
+    waited = judge.score_prompts(["WAIT1 SCORE=20"])[0]
+    assert time.perf_counter() - started >= 0.95  # the server asked for one second
+    assert waited.score == pytest.approx(expected(20))
+    slow = judge.score_prompts(["SLOWFIRST SCORE=40"])[0]
+    assert slow.score == pytest.approx(expected(40)) and fake_openai.per_prompt["SLOWFIRST SCORE=40"] == 2
+    fail = make_judge(config(fake_openai, max_retries=0, timeout_s=0.3)).score_prompts(["SLOWFIRST again"])[0]
+    assert fail.score is None and fail.retryable and "timeout" in fail.error
