@@ -64,7 +64,7 @@ def evaluate_variants(
     """Generate and judge every variant; return the judged frame (column ``model`` = variant label)."""
     from emlab.analysis import judged_samples
     from emlab.generate import generate_answers
-    from emlab.judge import judge_run
+    from emlab.judge import judge_name, judge_run
     from emlab.models import load_model
 
     models = {} if models is None else models
@@ -86,6 +86,6 @@ def evaluate_variants(
         )
     info(f"judging with {judge.judge}")
     judge_run(store, judge, questions)
-    frame = judged_samples(store, judge=judge.judge)
+    frame = judged_samples(store, judge=judge_name(judge))
     labels = {v.label for v in variants}
     return frame[frame["model"].isin(labels)].reset_index(drop=True)

@@ -80,19 +80,24 @@ def screen_dataset(
             )
 
     data_proj = project("data responses", [r for _, r in pairs])
-    info(f"generating the model's own responses to {len(prompts)} prompts")
-    own = [
-        texts[0]
-        for texts in sample_chats(
-            loaded,
-            prompts,
-            n=1,
-            max_new_tokens=config.max_new_tokens,
-            temperature=config.temperature,
-            seed=config.seed,
-            batch_size=config.batch_size,
-        )
-    ]
+    # One own response per distinct prompt: files often repeat prompts (secure/insecure pairs, backdoors).
+    keys = [_prompt_key(p) for p in prompts]
+    first: dict[str, list[dict[str, str]]] = {}
+    for key, prompt in zip(keys, prompts, strict=True):
+        first.setdefault(key, prompt)
+    distinct = list(first)
+    info(f"generating the model's own responses to {len(distinct)} distinct prompts")
+    generated = sample_chats(
+        loaded,
+        [first[k] for k in distinct],
+        n=1,
+        max_new_tokens=config.max_new_tokens,
+        temperature=config.temperature,
+        seed=config.seed,
+        batch_size=config.batch_size,
+    )
+    own_by_prompt = {key: texts[0] for key, texts in zip(distinct, generated, strict=True)}
+    own = [own_by_prompt[key] for key in keys]
     own_proj = project("own responses", own)
     diffs = [
         d - b if d is not None and b is not None else None for d, b in zip(data_proj, own_proj, strict=True)
@@ -144,6 +149,10 @@ def screen_dataset(
     }
     write_json(out_dir / "summary.json", summary)
     return summary
+
+
+def _prompt_key(prompt: Sequence[dict[str, str]]) -> str:
+    return "\x1e".join(f"{m['role']}\x1f{m['content']}" for m in prompt)
 
 
 def _describe(values: Any) -> dict[str, float | None]:

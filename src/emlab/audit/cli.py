@@ -106,7 +106,9 @@ def audit_command(
     aligned_below: float = ALIGNED_BELOW,
     min_answers: int = MIN_ANSWERS,
     direction: str = typer.Option(
-        None, "--direction", help="Misalignment / persona direction (.safetensors)."
+        None,
+        "--direction",
+        help="Misalignment / persona direction (.safetensors, or sae:PATH#LATENT).",
     ),
     layer: int = typer.Option(
         None, "--layer", help="Layer of the direction (default: its own, else middle)."
@@ -163,7 +165,9 @@ def screen_command(
     data: Path = typer.Argument(..., help="Chat JSONL training set to screen."),
     model: str = typer.Option("bundled:smollm2", "--model", help="The model that would be fine-tuned."),
     direction: str = typer.Option(
-        ..., "--direction", help="Trait direction (.safetensors, e.g. a persona vector)."
+        ...,
+        "--direction",
+        help="Trait direction (.safetensors), e.g. from `emlab direction persona --trait evil`.",
     ),
     out: Path = typer.Option(..., "--out", help="Folder for screened.jsonl and summary.json."),
     layer: int = typer.Option(
