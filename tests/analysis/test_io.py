@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -13,19 +12,28 @@ import pandas as pd
 import pytest
 
 from emlab.analysis import RESULT_KEYS, AnalysisConfig, judged_samples, p_misaligned, plot_p_misaligned
+from emlab.cli import main
 from emlab.store import RunStore
 from tests.analysis.synthetic import frame
 
 JUDGE = "openai:gpt-4o-2024-08-06"
 
 
-def emlab(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "emlab", "--quiet", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+@pytest.fixture
+def emlab(capsys: pytest.CaptureFixture[str]):
+    """Run the emlab CLI in this process; returns (exit code, stdout, stderr)."""
+
+    def run(*args: object) -> subprocess.CompletedProcess:
+        capsys.readouterr()
+        code = 0
+        try:
+            main(["--quiet", *map(str, args)])
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out, err)
+
+    return run
 
 
 def write_csv(data: pd.DataFrame, path: Path) -> Path:
@@ -92,7 +100,7 @@ def test_judged_samples_from_store(tmp_path: Path) -> None:
         assert judged_samples(store).attrs["judge"] == JUDGE  # the judge with most rows
 
 
-def test_analyze_run_stores_results_and_writes_json(tmp_path: Path) -> None:
+def test_analyze_run_stores_results_and_writes_json(tmp_path: Path, emlab) -> None:
     data = frame()
     run = make_run(tmp_path / "run", data)
     out = tmp_path / "p.json"
@@ -111,7 +119,7 @@ def test_analyze_run_stores_results_and_writes_json(tmp_path: Path) -> None:
     assert stored[0]["payload"] == rows
 
 
-def test_analyze_csv_input_csv_output_and_plot(tmp_path: Path) -> None:
+def test_analyze_csv_input_csv_output_and_plot(tmp_path: Path, emlab) -> None:
     data = frame()
     source = write_csv(data, tmp_path / "judged.csv")
     out = tmp_path / "p.csv"
@@ -142,7 +150,7 @@ def test_plot_function_writes_both_formats(tmp_path: Path) -> None:
     assert [p.suffix for p in paths] == [".png", ".svg"] and all(p.stat().st_size > 0 for p in paths)
 
 
-def test_bad_csv_names_file_and_line(tmp_path: Path) -> None:
+def test_bad_csv_names_file_and_line(tmp_path: Path, emlab) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("model,group,question_id,aligned,coherent\nm,g,q,10,90\nm,g,q,lots,90\n")
     proc = emlab("analyze", "--samples", bad)
