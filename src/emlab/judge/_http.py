@@ -135,7 +135,14 @@ class HttpJudge:
     def _parse(self, response: Any) -> Score:
         try:
             data = response.json()
-            content = data["choices"][0]["logprobs"]["content"]
+            logprobs_field = data["choices"][0].get("logprobs")
+            if not logprobs_field:
+                return Score(
+                    None,
+                    METHOD,
+                    error="server returned no logprobs (does it support logprobs / top_logprobs?)",
+                )
+            content = logprobs_field["content"]
             top = content[0]["top_logprobs"] if content else []
             logprobs: dict[str, float] = {}
             for entry in top:

@@ -31,7 +31,7 @@ class JudgeSummary:
     to_judge: int
     scored: int = 0
     unscored: int = 0  # judged, but too little numeric mass (e.g. CODE / REFUSAL)
-    failed: int = 0  # transport errors that survived retries; retried on the next run
+    failed: int = 0  # no usable answer from the judge (transport errors are retried on the next run)
     calls: int | None = None
     seconds: float = 0.0
     dry_run: bool = False
@@ -200,16 +200,12 @@ def judge_run(
                 methods[score.method] += 1
                 if score.score is not None:
                     summary.scored += 1
-                elif score.retryable:
-                    summary.failed += 1
-                else:
+                elif score.numeric_mass is not None:
                     summary.unscored += 1
-                if (
-                    score.error
-                    and (score.retryable or score.numeric_mass is None)
-                    and len(summary.errors) < 5
-                ):
-                    summary.errors.append(score.error)
+                else:
+                    summary.failed += 1
+                    if len(summary.errors) < 5:
+                        summary.errors.append(score.error or "unknown error")
                 elapsed = time.perf_counter() - started
                 done = summary.scored + summary.failed + summary.unscored
                 bar.advance(1, rate=done / elapsed if elapsed > 0 else None)
