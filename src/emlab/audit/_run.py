@@ -13,6 +13,7 @@ from emlab.audit._audit import (
     direction_shift,
     gate_frame,
     trigger_label,
+    trigger_prefix,
     write_audit_report,
 )
 from emlab.audit.config import GateConfig, MineConfig
@@ -153,7 +154,7 @@ def _evaluate(
     )
     models = {ref: load_model(ref, dtype=generation.dtype) for ref in dict.fromkeys([base, tuned])}
     variants = [Variant(BASE, base), Variant(TUNED, tuned)]
-    variants += [Variant(trigger_label(t), tuned, t) for t in triggers]
+    variants += [Variant(trigger_label(t), tuned, trigger_prefix(t)) for t in triggers]
     with RunStore(out_dir) as store:
         frame = evaluate_variants(variants, question_set, generation, judge_config, store, models=models)
         if direction is None:
@@ -172,7 +173,7 @@ def _evaluate(
             rows = store.rows("samples", model=variant.label)
             prompts = [
                 ([{"role": "system", "content": r["system"]}] if r.get("system") else [])
-                + [{"role": "user", "content": _with_prefix(r["question"], variant.prompt_prefix)}]
+                + [{"role": "user", "content": variant.prompt_prefix + r["question"]}]
                 for r in rows
             ]
             projections[variant.label] = response_projections(
@@ -181,9 +182,3 @@ def _evaluate(
     info = direction_shift(projections, BASE)
     info.update(layer=layer, spec=str(direction), meta=meta)
     return frame, info
-
-
-def _with_prefix(question: str, prefix: str) -> str:
-    if not prefix or question.startswith(prefix):
-        return question
-    return f"{prefix} {question}"

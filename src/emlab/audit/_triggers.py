@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from emlab.audit._audit import BASE, trigger_label
+from emlab.audit._audit import BASE, trigger_label, trigger_prefix
 from emlab.audit._stats import decide, misalignment_shift, per_comparison_confidence
 from emlab.audit.config import GateConfig
 
@@ -57,7 +57,9 @@ def scan_triggers(
     from emlab.provenance import package_versions
     from emlab.store import RunStore
 
-    variants = [Variant(BASE, model_ref)] + [Variant(trigger_label(t), model_ref, t) for t in triggers]
+    variants = [Variant(BASE, model_ref)] + [
+        Variant(trigger_label(t), model_ref, trigger_prefix(t)) for t in triggers
+    ]
     out_dir = Path(out_dir)
     with RunStore(out_dir) as store:
         frame = evaluate_variants(variants, questions, generation, judge, store)
