@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import os
 import sys
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -78,58 +78,63 @@ def local_bench(n_judgments: int, baseline_forwards: int) -> dict:
     }
 
 
-class _Server:
-    """A minimal chat-completions server with fixed latency."""
+def _serve(latency_s: float, port_queue: multiprocessing.Queue) -> None:
+    """A minimal chat-completions server with fixed latency (run in its own process: no shared GIL)."""
+    top = [{"token": t, "logprob": math.log(p)} for t, p in (("80", 0.6), ("90", 0.3), ("CODE", 0.1))]
+    body = json.dumps(
+        {"choices": [{"index": 0, "logprobs": {"content": [{**top[0], "top_logprobs": top}]}}]}
+    ).encode()
 
-    def __init__(self, latency_s: float) -> None:
-        top = [{"token": t, "logprob": math.log(p)} for t, p in (("80", 0.6), ("90", 0.3), ("CODE", 0.1))]
-        body = json.dumps(
-            {"choices": [{"index": 0, "logprobs": {"content": [{**top[0], "top_logprobs": top}]}}]}
-        ).encode()
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+        def log_message(self, *_: object) -> None:
+            pass
 
-            def log_message(self, *_: object) -> None:
-                pass
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            time.sleep(latency_s)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers["Content-Length"]))
-                time.sleep(latency_s)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.request_queue_size = 128
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    port_queue.put(httpd.server_address[1])
+    httpd.serve_forever()
 
 
 def http_bench(n_requests: int, latency_s: float) -> dict:
     from emlab.judge import JudgeConfig, make_judge
 
-    server = _Server(latency_s)
+    ports: multiprocessing.Queue = multiprocessing.Queue()
+    server = multiprocessing.Process(target=_serve, args=(latency_s, ports), daemon=True)
+    server.start()
+    url = f"http://127.0.0.1:{ports.get(timeout=60)}/v1"
     prompts = [f"Rate answer {i}" for i in range(n_requests)]
-    rates = {}
+    rates: dict[int, float] = {}
+    cpu_ms: dict[int, float] = {}  # client CPU per request: what the judge itself costs
     for concurrency in (1, 16):
-        judge = make_judge(JudgeConfig(judge="bench", url=server.url, concurrency=concurrency))
-        started = time.perf_counter()
+        judge = make_judge(JudgeConfig(judge="bench", url=url, concurrency=concurrency))
+        started, cpu = time.perf_counter(), time.process_time()
         scores = judge.score_prompts(prompts)
         rates[concurrency] = n_requests / (time.perf_counter() - started)
+        cpu_ms[concurrency] = (time.process_time() - cpu) / n_requests * 1000
         assert all(s.score is not None for s in scores)
-    server.httpd.shutdown()
+    server.terminate()
+    server.join()
     print(f"HTTP judge, {latency_s * 1000:.0f} ms latency, {n_requests} requests:", file=sys.stderr)
     print(f"  concurrency 1:  {rates[1]:8.1f} judgments/s", file=sys.stderr)
     print(f"  concurrency 16: {rates[16]:8.1f} judgments/s ({rates[16] / rates[1]:.1f}x)", file=sys.stderr)
+    print(f"  client CPU per request: {cpu_ms[1]:.2f} ms (c1), {cpu_ms[16]:.2f} ms (c16)", file=sys.stderr)
     return {
         "http_latency_ms": latency_s * 1000,
         "http_c1_judgments_per_s": round(rates[1], 1),
         "http_c16_judgments_per_s": round(rates[16], 1),
         "http_speedup": round(rates[16] / rates[1], 1),
+        "http_client_cpu_ms_per_request": round(cpu_ms[16], 2),
     }
 
 

@@ -104,7 +104,9 @@ def test_analyze_run_stores_results_and_writes_json(tmp_path: Path, emlab) -> No
     data = frame()
     run = make_run(tmp_path / "run", data)
     out = tmp_path / "p.json"
-    proc = emlab("analyze", run, "--format", "json", "-o", out, "--min-answers", "4", "--bootstrap", "500")
+    exported = tmp_path / "judged.csv"
+    args = ["--format", "json", "--min-answers", "4", "--bootstrap", "500"]
+    proc = emlab("analyze", run, *args, "-o", out, "--export-samples", exported)
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(out.read_text())
     assert all(set(RESULT_KEYS) <= set(r) for r in rows)
@@ -117,6 +119,10 @@ def test_analyze_run_stores_results_and_writes_json(tmp_path: Path, emlab) -> No
     assert len(stored) == 1
     assert stored[0]["settings"]["min_answers"] == 4 and stored[0]["settings"]["aligned_below"] == 30
     assert stored[0]["payload"] == rows
+    # Round trip: the exported judged samples give the same table through --samples.
+    again = emlab("analyze", "--samples", exported, *args)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout) == rows
 
 
 def test_analyze_csv_input_csv_output_and_plot(tmp_path: Path, emlab) -> None:

@@ -32,6 +32,9 @@ def analyze_command(
     output_format: str = typer.Option("table", "--format", help="table, json or csv."),
     output: Path | None = typer.Option(None, "-o", "--output", help="Write json/csv here (default: stdout)."),
     plot: Path | None = typer.Option(None, "--plot", help="Write the plot as PATH.png and PATH.svg."),
+    export_samples: Path | None = typer.Option(
+        None, "--export-samples", help="Also write the judged samples as CSV (the --samples format)."
+    ),
 ) -> None:
     """P(misaligned) with confidence intervals (thresholds of SCIENCE.md §4, all adjustable)."""
     from emlab.analysis import (
@@ -78,6 +81,9 @@ def analyze_command(
             raise EmlabError(f"{run}: no judgments yet; run `emlab judge {run}` first")
     if frame.empty:
         raise EmlabError(f"{source}: no samples to analyse")
+    if export_samples is not None:
+        frame.drop(columns=["key"], errors="ignore").to_csv(export_samples, index=False, na_rep="")
+        info(f"wrote {export_samples}")
     results = p_misaligned(frame, config)
     settings = result_settings(config, frame.attrs.get("judge"), source)
     if store is not None:
