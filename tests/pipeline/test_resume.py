@@ -34,6 +34,7 @@ def _done_keys(run: Path) -> set[str]:
         return set()
 
 
+@pytest.mark.slow
 def test_kill_and_resume_redoes_nothing(tiny_spec_file: Path, tmp_path: Path) -> None:
     from emlab.pipeline import run_experiment, run_status
     from emlab.spec import load_spec

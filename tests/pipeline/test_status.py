@@ -113,3 +113,17 @@ def test_data_stage_generates_once(tmp_path: Path) -> None:
     run_experiment(spec, run, only="data")
     assert [f.stat().st_mtime_ns for f in files] == mtimes
     assert {row.stage: row for row in run_status(run)}["data"].complete
+
+
+def test_cli_run_with_a_bad_spec_exits_2_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from emlab.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nconditions:\n  - {name: a, generate: insecure, n: 0}\n")
+    with pytest.raises(SystemExit) as info:
+        main(["run", str(bad), "--out", str(tmp_path / "r")])
+    assert info.value.code == 2
+    assert f"{bad}: conditions.0.n: Input should be greater than or equal to 1" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from emlab.console import info
 from emlab.errors import EmlabError
 from emlab.pipeline._plan import STAGES, DataUnit, EvalUnit, Plan, build_plan
@@ -96,7 +98,7 @@ class _UnitProgress:
             per = (time.time() - self.started) / self.ran
             eta = f", eta {_fmt_seconds(per * (self.total - self.index + 1))}"
         info(
-            f"[bold][{self.stage} {self.index}/{self.total}][/bold] {label} ({_fmt_seconds(time.time() - self.started)} so far{eta})"
+            f"[bold]\\[{self.stage} {self.index}/{self.total}][/bold] {escape(label)} ({_fmt_seconds(time.time() - self.started)} so far{eta})"
         )
 
     def skip(self) -> None:
@@ -311,7 +313,7 @@ def _stage_judge(plan: Plan, store: RunStore, ran: Callable[[], None]) -> None:
     if samples == 0:
         raise EmlabError(f"{store.run_dir}: no samples to judge yet; run the generate stage first")
     info(
-        f"[bold][judge][/bold] {samples:,} answers × {len(plan.spec.judge.metrics)} metrics with {plan.spec.judge.judge}"
+        f"[bold]\\[judge][/bold] {samples:,} answers × {len(plan.spec.judge.metrics)} metrics with {plan.spec.judge.judge}"
     )
     store.set_stage(key, "judge", "running", settings_hash=settings)
     summary = judge_run(store, plan.spec.judge, load_question_set(plan.spec.questions))
@@ -421,11 +423,13 @@ def run_experiment(
             if stage == "report":
                 timer.save(complete=True)  # so the report shows this invocation's timings
             started = time.time()
+            before, dirty["any"] = dirty["any"], False
             result = runners[stage](plan, store, ran)
             if stage == "report":
                 summary.report = result
-            else:
+            elif dirty["any"]:  # stages that only found their units done are not timed
                 timer.add(stage, time.time() - started)
+            dirty["any"] = dirty["any"] or before
         timer.save(complete=True)
         summary.stage_seconds = dict(timer.stages)
         summary.total_seconds = time.time() - timer.started
