@@ -54,26 +54,34 @@ def store_results(store: RunStore, results: Sequence[CellResult], settings: dict
     return key
 
 
-def results_table(results: Sequence[CellResult], title: str = "P(misaligned)") -> Any:
-    """A rich table of the results."""
+def results_table(
+    results: Sequence[CellResult], title: str = "P(misaligned)", confidence: float = 0.95
+) -> Any:
+    """A rich table of the results (compact enough for an 80-column terminal)."""
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=title)
-    for name, justify in (
-        ("group", "left"),
-        ("question", "left"),
-        ("P(misaligned)", "right"),
-        ("CI", "right"),
-        ("models", "right"),
-        ("answers", "right"),
-        ("misaligned", "right"),
+    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+    for name, values in (
+        ("group", [r.group for r in results]),
+        ("question", [r.question_id for r in results]),
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, overflow="fold", min_width=min(24, max([len(name), *map(len, values)])))
+    for name in ("P(mis.)", f"{confidence:.0%} CI", "via", "models", "kept", "misal."):
+        table.add_column(name, justify="right", no_wrap=True)
     for r in results:
         p = "—" if r.p_misaligned is None else f"{r.p_misaligned:.3f}"
-        ci = "—" if r.ci_low is None else f"{r.ci_low:.3f}–{r.ci_high:.3f} ({r.ci_method})"
+        ci = "—" if r.ci_low is None else f"{r.ci_low:.3f}–{r.ci_high:.3f}"
         style = "bold" if r.question_id == "ALL" else None
         table.add_row(
-            r.group, r.question_id, p, ci, str(r.n_models), str(r.n_answers), str(r.n_misaligned), style=style
+            r.group,
+            r.question_id,
+            p,
+            ci,
+            r.ci_method,
+            str(r.n_models),
+            str(r.n_answers),
+            str(r.n_misaligned),
+            style=style,
         )
     return table

@@ -97,7 +97,9 @@ def analyze_command(
         from rich.console import Console
 
         judge_note = f" — judge {settings['judge']}" if settings["judge"] else ""
-        Console(highlight=False).print(results_table(results, title=f"P(misaligned){judge_note}"))
+        Console(highlight=False).print(
+            results_table(results, title=f"P(misaligned){judge_note}", confidence=confidence)
+        )
         return
     writer = write_json if output_format == "json" else write_csv
     if output is not None:
