@@ -30,3 +30,15 @@ def judge_server():
 
     with JudgeServer() as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # The tiny models gain nothing from a second thread, and on a shared 2-core machine OpenMP
+    # barriers under contention make two threads several times slower. Restored after each test.
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
