@@ -61,13 +61,13 @@ def results_table(
     from rich import box
     from rich.table import Table
 
-    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False)
     for name, values in (
         ("group", [r.group for r in results]),
         ("question", [r.question_id for r in results]),
     ):
         table.add_column(name, overflow="fold", min_width=min(24, max([len(name), *map(len, values)])))
-    for name in ("P(mis.)", f"{confidence:.0%} CI", "via", "models", "kept", "misal."):
+    for name in ("P", f"{confidence:.0%} CI", "via", "models", "kept", "misal."):
         table.add_column(name, justify="right", no_wrap=True)
     for r in results:
         p = "—" if r.p_misaligned is None else f"{r.p_misaligned:.3f}"
