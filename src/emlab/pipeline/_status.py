@@ -80,7 +80,9 @@ def run_status(run: str | Path) -> list[StageProgress]:
         for unit in plan.train:
             if status.get(unit.key) == "running":
                 checkpoints = sorted((unit.out_dir / "checkpoints").glob("checkpoint-*"))
-                train_detail.append(f"{unit.condition} s{unit.seed}: {len(checkpoints)} checkpoint(s)")
+                step = _last_logged_step(unit.out_dir / "loss.csv")
+                at = f"step {step}, " if step is not None else ""
+                train_detail.append(f"{unit.condition} s{unit.seed}: {at}{len(checkpoints)} checkpoint(s)")
         by_stage["train"].detail = "; ".join(train_detail)
         timings = store.rows("results", order_by="created_at", kind="timings")
         if timings:
@@ -99,6 +101,15 @@ def _expected_samples(spec: Experiment, n_units: int) -> int | None:
     return per_model * n_units
 
 
+def _last_logged_step(loss_csv: Path) -> int | None:
+    from emlab.report import read_loss_csv
+
+    if not loss_csv.is_file():
+        return None
+    points = read_loss_csv(loss_csv)
+    return int(points[-1][0]) if points else None
+
+
 def _last_timing(payload: dict[str, Any]) -> str:
-    state = "complete" if payload.get("complete") else "interrupted"
+    state = "complete" if payload.get("complete") else "unfinished"
     return f"last invocation {payload.get('total_seconds', 0):.0f}s ({state})"

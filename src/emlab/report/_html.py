@@ -199,16 +199,20 @@ def _timings_section(timings: Sequence[Mapping[str, Any]]) -> str:
     if isinstance(stages, list):  # [[stage, seconds], ...] keeps the order the stages ran in
         stages = {str(name): float(secs) for name, secs in stages}
     total = latest.get("total_seconds") or sum(stages.values()) or 0.0
-    rows = [[name, float(secs), (secs / total if total else 0.0) * 100] for name, secs in stages.items()]
-    rows.append(["total (wall)", float(total), 100.0])
+    cpu = dict(latest.get("cpu_seconds") or [])
+    rows = [
+        [name, float(secs), (secs / total if total else 0.0) * 100, cpu.get(name)]
+        for name, secs in stages.items()
+    ]
+    rows.append(["total (wall)", float(total), 100.0, sum(cpu.values()) if cpu else None])
     when = latest.get("started_at")
     stamp = _dt.datetime.fromtimestamp(when, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if when else "?"
     parts.append(
         f"<p>Latest invocation: <code>{esc(latest.get('command', 'run'))}</code>, started {esc(stamp)}"
-        f"{'' if latest.get('complete', True) else ' (interrupted)'}; "
+        f"{'' if latest.get('complete', True) else ' (unfinished)'}; "
         f"{len(timings)} invocation(s) recorded in this run.</p>"
     )
-    parts.append(table(["stage", "seconds", "share %"], rows, [False, True, True]))
+    parts.append(table(["stage", "seconds", "share %", "CPU seconds"], rows, [False, True, True, True]))
     return "".join(parts)
 
 
