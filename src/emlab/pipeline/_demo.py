@@ -33,6 +33,7 @@ def demo_spec_dict(judge: str = SMOKE_JUDGE, judge_url: str | None = None, n: in
             "per_device_batch_size": 8,
             "warmup_steps": 1,
             "max_length": 384,
+            "save_steps": 2,  # a killed demo resumes training from the last checkpoint
         },
         "generation": {"max_new_tokens": 80, "samples_per_paraphrase": 2, "batch_size": 40, "seed": 0},
         "judge": judge_settings,
