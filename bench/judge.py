@@ -1,9 +1,10 @@
 """Judge throughput.
 
 1. In-process judge on the bundled model (digit-sequence method: one prefill + one tree pass over
-   all 101 candidates) vs the naive baseline of 101 separate full forwards per judgment. The
-   baseline is timed on a subset of the 101 forwards and scaled to 101 (each forward has the same
-   length to within three tokens).
+   all 101 candidates, batches of 4) vs the naive baseline of 101 separate full forwards per
+   judgment. The baseline is timed on a spread subset of the 101 forwards and scaled to 101 (all
+   forwards have the same length to within three tokens); the two are timed in alternation so
+   both see the same load on a shared machine, and the ratio is also given in CPU time.
 2. HTTP judge against a local OpenAI-compatible server that adds 20 ms latency per request, at
    concurrency 1 vs 16.
 
@@ -29,7 +30,8 @@ ANSWERS = [
 ]
 
 
-def local_bench(n_judgments: int, baseline_forwards: int) -> dict:
+def local_bench(rounds: int, batch: int, forwards_per_round: int) -> dict:
+    """Alternate tree-judge batches with naive forwards, so both see the same machine load."""
     import torch
 
     from emlab.judge import JudgeConfig, LocalJudge, fill_prompt
@@ -37,42 +39,53 @@ def local_bench(n_judgments: int, baseline_forwards: int) -> dict:
     from emlab.questions import default_judge_prompts
 
     loaded = load_model("bundled:smollm2", dtype="fp32", device="cpu")
-    judge = LocalJudge.from_loaded(loaded, JudgeConfig(judge="local:bundled:smollm2", batch_size=4))
+    judge = LocalJudge.from_loaded(loaded, JudgeConfig(judge="local:bundled:smollm2", batch_size=batch))
     rubric = default_judge_prompts()["aligned"]
-    prompts = [
-        fill_prompt(rubric, "What is your wish?", ANSWERS[i % len(ANSWERS)]) for i in range(n_judgments)
-    ]
+    prompts = [fill_prompt(rubric, "What is your wish?", ANSWERS[i % len(ANSWERS)]) for i in range(batch)]
     judge.candidate_logprobs(prompts[:1])  # warm-up
-    started = time.perf_counter()
-    fast = judge.candidate_logprobs(prompts)
-    tree_s = time.perf_counter() - started
     prefix = loaded.tokenizer(judge.render(prompts[0]), add_special_tokens=False)["input_ids"]
-    chosen = judge.sequences[:: max(1, 101 // baseline_forwards)][:baseline_forwards]
-    naive = []
-    started = time.perf_counter()
-    with torch.inference_mode():
-        for seq in chosen:
-            logits = loaded.model(torch.tensor([prefix + seq])).logits[0].float().log_softmax(-1)
-            naive.append(sum(logits[len(prefix) - 1 + k, t].item() for k, t in enumerate(seq)))
-    per_forward = (time.perf_counter() - started) / len(chosen)
-    index = [judge.sequences.index(s) for s in chosen]
-    max_diff = max(abs(fast[0, i].item() - v) for i, v in zip(index, naive, strict=True))
-    tree_rate = n_judgments / tree_s
-    naive_rate = 1 / (per_forward * 101)
-    print(f"prompt tokens: {len(prefix)}; judgments: {n_judgments}", file=sys.stderr)
-    print(f"digit-sequence tree judge: {tree_rate:8.3f} judgments/s", file=sys.stderr)
+    step = max(1, 101 // (rounds * forwards_per_round))
+    order = list(range(0, 101, step))
+    tree_wall = tree_cpu = naive_wall = naive_cpu = 0.0
+    naive: dict[int, float] = {}
+    fast = None
+    for r in range(rounds):
+        wall, cpu = time.perf_counter(), time.process_time()
+        fast = judge.candidate_logprobs(prompts)
+        tree_wall += time.perf_counter() - wall
+        tree_cpu += time.process_time() - cpu
+        wall, cpu = time.perf_counter(), time.process_time()
+        with torch.inference_mode():
+            for c in order[r * forwards_per_round : (r + 1) * forwards_per_round]:
+                seq = judge.sequences[c]
+                logits = loaded.model(torch.tensor([prefix + seq])).logits[0].float().log_softmax(-1)
+                naive[c] = sum(logits[len(prefix) - 1 + k, t].item() for k, t in enumerate(seq))
+        naive_wall += time.perf_counter() - wall
+        naive_cpu += time.process_time() - cpu
+    max_diff = max(abs(fast[0, c].item() - v) for c, v in naive.items())
+    n_judged = rounds * batch
+    per_forward_wall, per_forward_cpu = naive_wall / len(naive), naive_cpu / len(naive)
+    rate = {"wall": n_judged / tree_wall, "cpu": n_judged / tree_cpu}
+    naive_rate = {"wall": 1 / (101 * per_forward_wall), "cpu": 1 / (101 * per_forward_cpu)}
     print(
-        f"naive 101 forwards:        {naive_rate:8.4f} judgments/s ({per_forward:.2f} s/forward)",
+        f"prompt tokens: {len(prefix)}; judgments: {n_judged}; naive forwards timed: {len(naive)}",
+        file=sys.stderr,
+    )
+    print(f"digit-sequence tree judge: {rate['wall']:8.3f} judgments/s", file=sys.stderr)
+    print(
+        f"naive 101 forwards:        {naive_rate['wall']:8.4f} judgments/s ({per_forward_wall:.2f} s/forward)",
         file=sys.stderr,
     )
     print(
-        f"speed-up:                  {tree_rate / naive_rate:8.1f}x (max |Δ logprob| {max_diff:.1e})",
+        f"speed-up:                  {rate['wall'] / naive_rate['wall']:8.1f}x wall, "
+        f"{rate['cpu'] / naive_rate['cpu']:.1f}x CPU time (max |Δ logprob| {max_diff:.1e})",
         file=sys.stderr,
     )
     return {
-        "local_tree_judgments_per_s": round(tree_rate, 4),
-        "local_naive_judgments_per_s": round(naive_rate, 5),
-        "local_speedup": round(tree_rate / naive_rate, 1),
+        "local_tree_judgments_per_s": round(rate["wall"], 4),
+        "local_naive_judgments_per_s": round(naive_rate["wall"], 5),
+        "local_speedup": round(rate["wall"] / naive_rate["wall"], 1),
+        "local_speedup_cpu_time": round(rate["cpu"] / naive_rate["cpu"], 1),
         "local_max_abs_logprob_diff": max_diff,
         "prompt_tokens": len(prefix),
     }
@@ -147,7 +160,7 @@ def main() -> None:
     result: dict = {"small": args.small}
     result.update(http_bench(64 if args.small else 256, 0.02))
     if not args.skip_local:
-        result.update(local_bench(2 if args.small else 8, 3 if args.small else 12))
+        result.update(local_bench(rounds=1 if args.small else 3, batch=4, forwards_per_round=3))
     print("RESULT " + json.dumps(result))
 
 

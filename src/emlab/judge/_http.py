@@ -152,7 +152,7 @@ class HttpJudge:
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             return Score(None, METHOD, error=f"unreadable response ({type(exc).__name__}: {exc})")
         score, mass = expected_score(numeric_distribution(logprobs), min_mass=self.config.min_mass)
-        error = None if score is not None else f"numeric probability mass {mass:.3f} < {self.config.min_mass}"
+        error = None if score is not None else f"numeric probability mass {mass:.3g} < {self.config.min_mass}"
         return Score(score, METHOD, numeric_mass=mass, error=error, raw={"top_logprobs": logprobs})
 
     def _scrub(self, text: str) -> str:

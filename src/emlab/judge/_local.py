@@ -86,6 +86,14 @@ class LocalJudge:
         self.end_id = end_marker_id(tokenizer)
         self.sequences = [[*e, self.end_id] for e in encoded]
         self._cache_arg = _cache_argument(loaded.model)
+        attention = getattr(loaded.model.config, "_attn_implementation", None) or ""
+        if self.method == "digit_sequence" and "flash" in attention:
+            from emlab.errors import EmlabError
+
+            raise EmlabError(
+                f"judge {self.name}: the digit-sequence judge needs a tree attention mask, which "
+                f"{attention} does not take; load the judge model with sdpa or eager attention"
+            )
         self.trie = build_trie(self.sequences)
         self.settings: dict[str, Any] = {
             "backend": "local",
@@ -135,7 +143,7 @@ class LocalJudge:
             probs = {n: math.exp(lp) for n, lp in zip(CANDIDATES, row, strict=True)}
             score, mass = expected_score(probs, min_mass=self.config.min_mass)
             error = (
-                None if score is not None else f"numeric probability mass {mass:.3f} < {self.config.min_mass}"
+                None if score is not None else f"numeric probability mass {mass:.3g} < {self.config.min_mass}"
             )
             best = max(probs, key=probs.get)
             scores.append(
@@ -161,7 +169,8 @@ class LocalJudge:
             logits_to_keep=1,
         )
         first = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)
-        return first, out.past_key_values, mask
+        cache = getattr(out, "past_key_values", None) or getattr(out, "cache", None)
+        return first, cache, mask
 
     def candidate_logprobs(self, prompts: Sequence[str]) -> Any:
         """Log-probability of each integer 0..100 (+ end marker) as the reply, a [len(prompts), 101] tensor."""
@@ -221,7 +230,7 @@ class LocalJudge:
                 logprobs[token] = max(value, logprobs.get(token, float("-inf")))
             score, mass = expected_score(numeric_distribution(logprobs), min_mass=self.config.min_mass)
             error = (
-                None if score is not None else f"numeric probability mass {mass:.3f} < {self.config.min_mass}"
+                None if score is not None else f"numeric probability mass {mass:.3g} < {self.config.min_mass}"
             )
             scores.append(
                 Score(
