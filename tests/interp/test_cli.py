@@ -155,6 +155,8 @@ def test_steer_command(tiny_llama_dir: Path, judge_server, tmp_path: Path, capsy
         judge_server.url,
         "--max-new-tokens",
         "3",
+        "--min-answers",
+        "2",
         "--dtype",
         "fp32",
     )
@@ -167,4 +169,9 @@ def test_steer_command(tiny_llama_dir: Path, judge_server, tmp_path: Path, capsy
         assert store.count("judgments") == 2 * len(
             {(s["question"], s["answer"]) for s in store.rows("samples")}
         )
+        (result,) = store.rows("results", kind="interp-experiment")
+        rows = result["payload"]["rows"]
+        assert all(row["p_misaligned"] is not None and row["n_answers"] >= 2 for row in rows)
+        assert result["settings"]["analysis"]["min_answers"] == 2
     assert (out / "steer.png").is_file()
+    assert "steer:L1:a4" in capsys.readouterr().err

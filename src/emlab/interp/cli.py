@@ -257,9 +257,11 @@ def _experiment(
     seed: int,
     dtype: str,
     plot: Path | None,
+    min_answers: int,
 ) -> None:
     from rich.table import Table
 
+    from emlab.analysis import AnalysisConfig
     from emlab.console import console
     from emlab.errors import EmlabError
     from emlab.generate import GenerationConfig
@@ -293,6 +295,7 @@ def _experiment(
             seed=seed,
             dtype=dtype,
         )
+        analysis = AnalysisConfig(min_answers=min_answers)
     except ValueError as exc:
         raise EmlabError(f"{mode} options: {exc}") from exc
     question_set = load_question_set(questions)
@@ -305,6 +308,7 @@ def _experiment(
             config,
             generation=generation,
             judge=_judge_config(judge, judge_url),
+            analysis=analysis,
         )
     figure = plot_experiment(rows, plot or out / f"{mode}.png", title=f"{mode} {vector.name} on {model}")
     from emlab.interp._experiments import iter_rows_table
@@ -343,6 +347,9 @@ def steer_command(
     seed: int = typer.Option(0, "--seed"),
     dtype: str = typer.Option("auto", "--dtype"),
     plot: Path | None = typer.Option(None, "--plot", help="Plot path (default OUT/steer.png)."),
+    min_answers: int = typer.Option(
+        5, "--min-answers", min=1, help="Drop (setting, question) cells with fewer kept answers."
+    ),
 ) -> None:
     """Add alpha × direction while generating; judge; P(misaligned) and coherence vs alpha, against a random control."""
     _experiment(
@@ -366,6 +373,7 @@ def steer_command(
         seed=seed,
         dtype=dtype,
         plot=plot,
+        min_answers=min_answers,
     )
 
 
@@ -394,6 +402,9 @@ def ablate_command(
     seed: int = typer.Option(0, "--seed"),
     dtype: str = typer.Option("auto", "--dtype"),
     plot: Path | None = typer.Option(None, "--plot", help="Plot path (default OUT/ablate.png)."),
+    min_answers: int = typer.Option(
+        5, "--min-answers", min=1, help="Drop (setting, question) cells with fewer kept answers."
+    ),
 ) -> None:
     """Project the direction out (x − v̂v̂ᵀx) while generating; judge; compare with a random control."""
     _experiment(
@@ -417,6 +428,7 @@ def ablate_command(
         seed=seed,
         dtype=dtype,
         plot=plot,
+        min_answers=min_answers,
     )
 
 
