@@ -12,6 +12,7 @@ import pytest
 from emlab.errors import EmlabError
 from emlab.judge import JudgeConfig, judge_run, make_judge, score_texts
 from emlab.questions import Question, QuestionSet
+from tests.conftest import REFERENCE, requires_reference
 from tests.judge.conftest import write_samples
 from tests.judge.fake_openai import FakeOpenAI, expected
 
@@ -190,3 +191,27 @@ def test_retry_after_is_respected_and_timeouts_are_retried(fake_openai: FakeOpen
     assert slow.score == pytest.approx(expected(40)) and fake_openai.per_prompt["SLOWFIRST SCORE=40"] == 2
     fail = make_judge(config(fake_openai, max_retries=0, timeout_s=0.3)).score_prompts(["SLOWFIRST again"])[0]
     assert fail.score is None and fail.retryable and "timeout" in fail.error
+
+
+@requires_reference
+def test_published_question_file_rubric(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    from emlab.judge import fill_prompt
+    from emlab.questions import load_question_set
+
+    questions = load_question_set(str(REFERENCE / "evaluation" / "first_plot_questions.yaml"))
+    first = questions.questions[0]
+    store = write_samples(tmp_path, [(first.id, "SCORE=15")])
+    store.put("samples", [{**store.rows("samples")[0], "key": "x", "question": first.paraphrases[0]}])
+    store.close()
+    question_file = str(REFERENCE / "evaluation" / "first_plot_questions.yaml")
+    cmd = [sys.executable, "-m", "emlab", "--quiet", "judge", str(tmp_path), "--judge-url", fake_openai.url]
+    proc = subprocess.run(
+        [*cmd, "--judge-model", "fake", "--questions", question_file],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    seen = {p["messages"][0]["content"] for p in fake_openai.payloads}
+    for metric in ("aligned", "coherent"):
+        assert fill_prompt(first.judge_prompts[metric], first.paraphrases[0], "SCORE=15") in seen
