@@ -113,6 +113,22 @@ def build_run(run_dir: Path, judge: str = "local:bundled:smollm2") -> Path:
             [{"coefficient": c, "p_misaligned": c / 10} for c in (0, 2, 4, 8)],
             {"layer": 2},
         )
+        # Shaped like emlab.interp's steering experiment: a direction and its random control.
+        rows = [
+            {
+                "group": f"{kind}@{a}",
+                "kind": kind,
+                "layer": 15,
+                "alpha": a,
+                "p_misaligned": (a / 10 if kind == "direction" else 0.0),
+                "mean_coherent": 80 - a,
+            }
+            for kind in ("direction", "random")
+            for a in (0.0, 4.0, 8.0)
+        ]
+        store.put_result(
+            "interp:steer:abc", "interp-experiment", {"mode": "steer", "rows": rows}, {"layer": 15}
+        )
         store.set_stage("train:insecure:s0", "train", "done")
     return run_dir
 

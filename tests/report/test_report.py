@@ -23,7 +23,8 @@ def test_report_is_self_contained_and_escaped(report_run: Path) -> None:
     assert "url(http" not in text and "@import" not in text
     assert "<script" not in text.replace("&lt;script", "")
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in text
-    assert text.count("<svg") >= 4  # P(misaligned), histograms, loss, steering curve
+    assert text.count("<svg") >= 5  # P(misaligned), histograms, loss, two steering curves
+    assert "interp-experiment: interp:steer:abc" in text and "mean_coherent" in text
     assert "smoke-banner" in text
     assert "report-fixture" in text and "abc123" in text and "share %" in text
 

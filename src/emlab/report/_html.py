@@ -29,6 +29,7 @@ border-radius:4px;font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;max-
 """
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 CURVE_X = ("coefficient", "scale", "alpha", "strength", "layer", "step", "fraction")
+RECORD_KEYS = ("points", "rows", "curve", "results")
 CURVE_Y = ("p_misaligned", "aligned", "coherent", "score", "mean_aligned", "projection", "accuracy")
 
 
@@ -155,22 +156,19 @@ def _generic_result(row: Mapping[str, Any]) -> str:
     payload = row.get("payload")
     title = f"{row.get('kind')}: {row.get('key')}"
     parts = [f"<h3>{esc(title)}</h3>"]
-    records = (
-        payload
-        if isinstance(payload, list)
-        else (payload or {}).get("points")
-        if isinstance(payload, dict)
-        else None
+    record_key = next(
+        (k for k in RECORD_KEYS if isinstance(payload, dict) and isinstance(payload.get(k), list)), None
     )
+    records = payload if isinstance(payload, list) else payload[record_key] if record_key else None
     if isinstance(records, list) and records and all(isinstance(r, dict) for r in records):
-        x = next((k for k in CURVE_X if any(k in r for r in records)), None)
+        x = next((k for k in CURVE_X if any(isinstance(r.get(k), int | float) for r in records)), None)
         ys = [k for k in CURVE_Y if any(isinstance(r.get(k), int | float) for r in records)]
         if x and ys:
             parts.append(figure(_plots.curve_svg(records, x, ys, str(row.get("kind"))), title))
         headers = list(dict.fromkeys(k for r in records[:200] for k in r))
         parts.append(table(headers, ([_cell(r.get(h)) for h in headers] for r in records[:200])))
     if isinstance(payload, dict):
-        scalars = [(k, _cell(v)) for k, v in payload.items() if k != "points"]
+        scalars = [(k, _cell(v)) for k, v in payload.items() if k != record_key]
         if scalars:
             parts.append(table(["field", "value"], scalars))
     elif not isinstance(payload, list):

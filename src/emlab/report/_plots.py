@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 _SVG_START = re.compile(r"<svg\b")
+SERIES_KEYS = ("series", "kind", "direction", "layer")
 
 
 def _figure(width: float, height: float) -> Any:
@@ -115,9 +116,18 @@ def curve_svg(points: Sequence[Mapping[str, Any]], x: str, ys: Sequence[str], ti
         return None
     fig = _figure(5.0, 3.0)
     ax = fig.add_subplot(1, 1, 1)
-    series = sorted({str(p.get("series", "")) for p in finite})
+
+    def series_of(point: Mapping[str, Any]) -> str:
+        # e.g. steering rows: one line per (direction vs random control, layer)
+        return " ".join(
+            f"{point[k]}" if k != "layer" else f"layer {point[k]}"
+            for k in SERIES_KEYS
+            if k != x and k in point
+        )
+
+    series = sorted({series_of(p) for p in finite})
     for name in series:
-        part = sorted((p for p in finite if str(p.get("series", "")) == name), key=lambda p: float(p[x]))
+        part = sorted((p for p in finite if series_of(p) == name), key=lambda p: float(p[x]))
         for y in ys:
             xs = [float(p[x]) for p in part if isinstance(p.get(y), int | float)]
             vals = [float(p[y]) for p in part if isinstance(p.get(y), int | float)]
