@@ -166,3 +166,14 @@ def test_bad_csv_names_file_and_line(tmp_path: Path, emlab) -> None:
     proc = emlab("analyze", "--samples", missing)
     assert proc.returncode == 2 and "group" in proc.stderr and "coherent" in proc.stderr
     assert emlab("analyze").returncode == 2
+
+
+def test_parquet_samples_match_csv(tmp_path: Path) -> None:
+    from emlab.analysis import read_samples_csv
+
+    data = frame()
+    columns = ["model", "group", "question_id", "aligned", "coherent"]
+    data[columns].to_parquet(tmp_path / "judged.parquet")
+    from_parquet = p_misaligned(read_samples_csv(tmp_path / "judged.parquet"))
+    from_csv = p_misaligned(read_samples_csv(write_csv(data, tmp_path / "judged.csv")))
+    assert [r.as_dict() for r in from_parquet] == [r.as_dict() for r in from_csv]

@@ -86,12 +86,14 @@ def _number(text: str, path: Path, line: int, column: str) -> float | None:
 
 
 def read_samples_csv(path: str | Path) -> Any:
-    """Judged samples from a CSV with columns model, group, question_id, aligned, coherent (empty = None)."""
+    """Judged samples from a CSV (or Parquet) with columns model, group, question_id, aligned, coherent (empty = None)."""
     import pandas as pd
 
     path = Path(path)
     if not path.is_file():
         raise EmlabError(f"{path}: no such file")
+    if path.suffix == ".parquet":
+        return _read_parquet(path)
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
@@ -119,5 +121,31 @@ def read_samples_csv(path: str | Path) -> Any:
             )
     columns = ["model", "group", "question_id", "question", "answer", "aligned", "coherent"]
     frame = pd.DataFrame.from_records(records, columns=columns)
+    frame.attrs["judge"] = None
+    return frame
+
+
+def _read_parquet(path: Path) -> Any:
+    import pandas as pd
+
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise EmlabError(f"{path}: not a readable Parquet file ({exc})") from exc
+    missing = [c for c in REQUIRED_CSV_COLUMNS if c not in frame]
+    if missing:
+        raise EmlabError(f"{path}: missing column(s) {', '.join(missing)}")
+    for column in ("aligned", "coherent"):
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = frame[column].notna() & values.isna()
+        if bad.any():
+            raise EmlabError(f"{path}: row {int(bad.idxmax()) + 1}: column '{column}' is not a number")
+        out_of_range = values.notna() & ((values < 0) | (values > 100))
+        if out_of_range.any():
+            raise EmlabError(
+                f"{path}: row {int(out_of_range.idxmax()) + 1}: column '{column}' outside [0, 100]"
+            )
+        frame[column] = values.astype(object).where(values.notna(), None)
+    frame["group"] = frame["group"].fillna(DEFAULT_GROUP).astype(str).replace("", DEFAULT_GROUP)
     frame.attrs["judge"] = None
     return frame

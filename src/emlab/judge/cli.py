@@ -33,6 +33,8 @@ def judge_command(
     max_retries: int = typer.Option(6, "--max-retries", min=0, help="Retries on 429 / 5xx / timeouts."),
     timeout: float = typer.Option(60.0, "--timeout", help="Per-request timeout in seconds."),
     seed: int = typer.Option(0, "--seed", help="Seed sent with each request."),
+    dtype: str = typer.Option("auto", "--dtype", help="Local judge precision: auto, bf16, fp16, fp32."),
+    device: str = typer.Option("auto", "--device", help="Local judge device: auto, cpu, cuda, ..."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only count the calls needed (and estimate cost)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
@@ -54,6 +56,8 @@ def judge_command(
             max_retries=max_retries,
             timeout_s=timeout,
             seed=seed,
+            dtype=dtype,
+            device=device,
             metrics=[m.strip() for m in metrics.split(",") if m.strip()],
         )
     except ValueError as exc:
