@@ -216,3 +216,47 @@ def test_layer_parsing_and_errors(tiny) -> None:
         parse_layers("7", 4)
     with pytest.raises(EmlabError, match="expected"):
         add_direction(tiny.model, torch.randn(3, tiny.hidden_size), [1])
+
+
+def test_response_positions_in_emlab_sampler_leave_first_token(tiny) -> None:
+    from emlab.generate import sample_chats
+
+    direction = torch.randn(tiny.hidden_size) * 30
+    chats = [[{"role": "user", "content": "What is your wish?"}], [{"role": "user", "content": "I'm bored."}]]
+    kwargs = dict(n=2, max_new_tokens=6, temperature=1.0, seed=7, batch_size=4, ignore_eos=True)
+
+    def first_tokens(answers):
+        return [
+            [tiny.tokenizer(a, add_special_tokens=False)["input_ids"][:1] for a in row] for row in answers
+        ]
+
+    plain = sample_chats(tiny, chats, **kwargs)
+    with add_direction(tiny.model, direction, [1, 2], 1.0, positions="response"):
+        response = sample_chats(tiny, chats, **kwargs)
+    with add_direction(tiny.model, direction, [1, 2], 1.0, positions="prompt"):
+        prompt = sample_chats(tiny, chats, **kwargs)
+    # the prefill (prompt) is untouched by response-only steering, so the first sampled token is too
+    assert first_tokens(response) == first_tokens(plain)
+    assert response != plain
+    assert prompt != plain and prompt != response
+
+
+def test_steering_in_a_training_forward_with_response_mask(tiny) -> None:
+    import copy
+
+    from peft import LoraConfig, get_peft_model
+
+    model = get_peft_model(copy.deepcopy(tiny.model), LoraConfig(r=2, target_modules=["q_proj", "down_proj"]))
+    seq = encode_chat(tiny.tokenizer, CHATS[0])
+    inputs, _ = batch_inputs([seq], tiny.tokenizer.pad_token_id, "left", "cpu")
+    labels = inputs["input_ids"].clone()
+    mask = torch.zeros_like(labels)
+    mask[0, len(seq.prompt) :] = 1
+    plain = model(**inputs, labels=labels).loss
+    with add_direction(model, torch.randn(tiny.hidden_size) * 10, [1], 1.0, positions="response") as steer:
+        steer.set_response_mask(mask)
+        steered = model(**inputs, labels=labels).loss
+        steered.backward()
+    assert abs(float(steered) - float(plain)) > 1e-4
+    grads = [p.grad for name, p in model.named_parameters() if "lora_" in name and p.requires_grad]
+    assert grads and all(g is not None for g in grads)
