@@ -248,7 +248,7 @@ def plot_experiment(rows: list[dict[str, Any]], path: str | Path, title: str = "
     if steering:
         layers = sorted({r["layer"] for r in steering})
         for ax, (metric, label) in zip(axes, metrics, strict=True):
-            for layer in layers:
+            for index, layer in enumerate(layers):
                 for kind, style in (("steer", "-o"), ("random", "--x")):
                     points = sorted(
                         (r["alpha"], _clean(r.get(metric)))
@@ -260,7 +260,11 @@ def plot_experiment(rows: list[dict[str, Any]], path: str | Path, title: str = "
                     if points:
                         name = "direction" if kind == "steer" else "random"
                         ax.plot(
-                            [p[0] for p in points], [p[1] for p in points], style, label=f"{name} L{layer}"
+                            [p[0] for p in points],
+                            [p[1] for p in points],
+                            style,
+                            color=f"C{index % 10}",  # a layer's direction and its control share a colour
+                            label=f"{name} L{layer}",
                         )
             ax.set_xlabel("alpha")
             ax.set_ylabel(label)
