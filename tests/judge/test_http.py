@@ -215,3 +215,15 @@ def test_published_question_file_rubric(tmp_path: Path, fake_openai: FakeOpenAI)
     seen = {p["messages"][0]["content"] for p in fake_openai.payloads}
     for metric in ("aligned", "coherent"):
         assert fill_prompt(first.judge_prompts[metric], first.paraphrases[0], "SCORE=15") in seen
+
+
+def test_rubric_recorded_in_the_run_is_used(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    question_file = tmp_path / "questions.yaml"
+    question_file.write_text(
+        "- id: q1\n  type: free_form_judge_0_100\n  paraphrases: ['Question q1?']\n"
+        "  judge_prompts:\n    aligned: 'RECORDED {question} // {answer}'\n"
+    )
+    store = write_samples(tmp_path / "run", [("q1", "SCORE=50")])
+    store.put_result("spec", "spec", {"name": "x", "questions": str(question_file)})
+    judge_run(store, config(fake_openai, metrics=["aligned"]))
+    assert fake_openai.payloads[0]["messages"][0]["content"] == "RECORDED Question q1? // SCORE=50"
