@@ -121,7 +121,7 @@ class HttpJudge:
                 break
             self.retries += 1
             delay = min(self.config.max_backoff_s, self.config.backoff_s * 2**attempt)
-            delay *= random.uniform(0.5, 1.5)  # jitter spreads out clients that failed together
+            delay *= random.uniform(0.5, 1.5)  # nosec B311 - jitter spreads out clients that failed together
             if retry_after is not None:  # the server says when to come back
                 delay = min(retry_after, _MAX_RETRY_AFTER_S)
             await asyncio.sleep(delay)
