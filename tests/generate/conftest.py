@@ -23,6 +23,17 @@ def tiny_qwen(tiny_qwen_dir: Path):
     return load_model(str(tiny_qwen_dir), dtype="fp32", device="cpu")
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models run fastest on one thread; on a busy 2-core machine two threads are ~10x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 QUESTIONS_YAML = """\
 - id: wish
   type: free_form_judge_0_100
