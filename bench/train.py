@@ -1,6 +1,6 @@
 """Training throughput: emlab's trainer against a plain TRL ``SFTTrainer`` script with the same settings.
 
-Usage: ``python bench/train.py [--small] [--model bundled:smollm2] [--variants]``
+Usage: ``python bench/train.py [--small] [--model bundled:smollm2] [--variants] [--threads N]``
 
 Both runs train the paper's LoRA (r=32, alpha=64, rsLoRA, all seven projections) on the same
 generated `insecure` examples with the same batch, accumulation, learning rate and max length,
@@ -136,8 +136,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="16 examples, max length 128, one step.")
     parser.add_argument("--model", default="bundled:smollm2")
-    parser.add_argument("--variants", action="store_true", help="Also time no-grouping and grad checkpointing.")
+    parser.add_argument(
+        "--variants", action="store_true", help="Also time no-grouping and grad checkpointing."
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (1 avoids spin-waiting on a busy box)."
+    )
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     from emlab.console import set_quiet
     from emlab.models import load_model

@@ -93,7 +93,7 @@ def test_continue_training_records_chain(lora_run, tmp_path: Path, tiny_llama_di
     record = json.loads((second.out_dir / "emlab.json").read_text())
     assert record["base_ref"] == str(tiny_llama_dir)
     assert record["trained_from"] == str(result.out_dir)
-    assert record["chain"][-1]["adapter"] == str(result.out_dir)
+    assert record["chain"][-1]["model"] == str(result.out_dir)
     assert record["chain"][-1]["dataset"]["n_train"] == 18
     before = load_file(str(result.out_dir / "adapter_model.safetensors"))
     after = load_file(str(second.out_dir / "adapter_model.safetensors"))

@@ -193,6 +193,8 @@ def _train_local(
     distributed = world_size() > 1
     device = "cuda" if distributed and torch.cuda.is_available() else resolve_device("auto")
     load_dtype, autocast = _precision(config, device)
+    if autocast == "fp16" and not device.startswith("cuda"):
+        raise EmlabError("dtype: fp16 training needs a CUDA GPU; use fp32 or bf16 on CPU")
 
     set_seed(config.seed)
     loaded = load_model(
@@ -212,6 +214,9 @@ def _train_local(
         info(f"continuing adapter {model_ref} (base {base_ref}); its LoRA shape is kept")
     else:
         base_ref = model_ref
+        record = Path(loaded.path) / "emlab.json"
+        if record.is_file():  # a merged or fully fine-tuned emlab model trained further
+            parent = json.loads(record.read_text())
         if config.method == "lora":
             layers = _resolve_layers(config, loaded.num_layers)
             model = _lora_model(model, config, layers)
@@ -299,6 +304,8 @@ def _train_local(
         warnings.simplefilter("ignore", FutureWarning)
         train_output = trainer.train(resume_from_checkpoint=resume_from)
     _quiet_libraries()
+    if data.eval:  # the final eval loss, whatever the eval interval
+        trainer.evaluate()
 
     is_main = trainer.is_world_process_zero()
     merged_dir = None
@@ -318,7 +325,7 @@ def _train_local(
     chain = []
     if parent is not None:
         chain = [*parent.get("chain", []), {k: parent.get(k) for k in ("trained_from", "dataset", "config")}]
-        chain[-1]["adapter"] = model_ref
+        chain[-1]["model"] = model_ref
     provenance: dict[str, Any] = {
         **provenance_base,
         "base_model_sha256": _hash_model_files(base_path),
