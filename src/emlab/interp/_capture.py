@@ -157,10 +157,12 @@ def collect_activations(
             inputs, offsets = batch_inputs(batch, pad_id, side, model.device)
             capture.clear()
             capture.forward(hf_model, **inputs, use_cache=False)
-            stacked = torch.stack([capture.last(layer) for layer in chosen], dim=2)  # [B, T, L, H]
+            outputs = [capture.last(layer) for layer in chosen]  # each [B, T, H]
             for row, (index, seq) in enumerate(zip(indices, batch, strict=True)):
                 lo, hi = _select(aggregate, len(seq.prompt), len(seq.ids))
-                window = stacked[row, offsets[row] + lo : offsets[row] + hi].float()
+                start_at, end_at = offsets[row] + lo, offsets[row] + hi
+                # Stack only this row's window: a whole-batch [B, T, L, H] copy would double peak memory.
+                window = torch.stack([out[row, start_at:end_at] for out in outputs], dim=1).float()
                 if aggregate in ("tokens", "answer_tokens"):
                     results[index] = window.cpu()
                 elif aggregate == "prompt_last":
