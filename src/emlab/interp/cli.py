@@ -463,6 +463,13 @@ def sae_train_command(
     sequences = _sequences(loaded, text=text, questions=questions, run=run)
     if not sequences:
         raise EmlabError("no training text: give --text, --questions or --run")
+    kept, total = [], 0
+    for seq in sequences:  # capture no more text than --max-tokens needs
+        if total >= max_tokens:
+            break
+        kept.append(seq)
+        total += len(seq.ids)
+    sequences = kept
     try:
         config = SAEConfig(
             d_sae=d_sae,
