@@ -7,7 +7,8 @@ generated `insecure` examples with the same batch, accumulation, learning rate a
 in fp32 on CPU (bf16 autocast only where the CPU has native bf16). tokens/s counts non-padding input
 tokens between the trainer's on_train_begin and on_train_end, identically for both. The fp32
 matmul peak is measured in the same run; LoRA training costs about 4·params FLOPs per token.
-``--variants`` also times emlab without length grouping and with gradient checkpointing.
+``--variants`` also times emlab with TRL's full-sequence LM head (``compact_loss: false``), without
+length grouping, and with gradient checkpointing.
 Ends with one line ``RESULT {json}``.
 """
 
@@ -169,6 +170,9 @@ def main() -> None:
         runs["trl"] = run_trl_baseline(args.model, data, root / "trl", settings)
         runs["emlab"] = run_emlab(args.model, data, root / "emlab", settings)
         if args.variants:
+            runs["emlab_full_lm_head"] = run_emlab(
+                args.model, data, root / "fullhead", settings, compact_loss=False
+            )
             runs["emlab_no_grouping"] = run_emlab(
                 args.model, data, root / "nogroup", settings, group_by_length=False
             )

@@ -125,3 +125,45 @@ def test_refuses_to_overwrite_a_run(lora_run, tiny_llama_dir: Path) -> None:
     result, data = lora_run
     with pytest.raises(EmlabError, match="--resume"):
         train(str(tiny_llama_dir), data, result.out_dir, TrainConfig(**FAST))
+
+
+def test_compact_loss_equals_trl_loss_and_gradients(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    """The LM head applied only at labelled positions gives TRL's loss and the same gradients."""
+    from datasets import Dataset
+    from trl import SFTConfig
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    from emlab.train._masks import tokenize_chat
+    from emlab.train._sft import _lora_model
+    from emlab.train._trainer import EmlabSFTTrainer
+
+    loaded = load_model(str(tiny_llama_dir), dtype="fp32", device="cpu")
+    torch.manual_seed(0)
+    model = _lora_model(loaded.model, TrainConfig(), None)
+    for name, param in model.named_parameters():  # non-zero B so every adapter gets a gradient
+        if "lora_B" in name:
+            torch.nn.init.normal_(param, std=0.02)
+    rows = [tokenize_chat(loaded.tokenizer, r["messages"]) for r in chat_rows(4)]
+    data = [{"input_ids": r.input_ids, "labels": r.labels} for r in rows]
+    trainer = EmlabSFTTrainer(
+        model=model,
+        args=SFTConfig(output_dir=str(tmp_path), use_cpu=True, report_to="none", max_length=256),
+        train_dataset=Dataset.from_list(data),
+        processing_class=loaded.tokenizer,
+    )
+    batch = DataCollatorForLanguageModeling(pad_token_id=loaded.tokenizer.pad_token_id)(data)
+    model.train()
+    assert trainer._can_compact(model)
+    results = []
+    for compact in (True, False):
+        trainer.compact_loss = compact
+        model.zero_grad()
+        loss = trainer.compute_loss(model, dict(batch), num_items_in_batch=torch.tensor(37))
+        loss.backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+        results.append((loss.detach(), grads))
+    (fast, fast_grads), (trl, trl_grads) = results
+    torch.testing.assert_close(fast, trl, rtol=1e-5, atol=1e-6)
+    assert fast_grads.keys() == trl_grads.keys()
+    for name in fast_grads:
+        torch.testing.assert_close(fast_grads[name], trl_grads[name], rtol=1e-4, atol=1e-6)

@@ -164,7 +164,7 @@ def _train_local(
     from datasets import Dataset
     from transformers import set_seed
     from transformers.trainer_callback import PrinterCallback
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
 
     from emlab.models import load_model, resolve_device
     from emlab.models._load import adapter_base_ref, resolve_ref
@@ -172,6 +172,7 @@ def _train_local(
     from emlab.train._callbacks import CheckpointProvenanceCallback, ProgressCallback
     from emlab.train._curves import plot_loss, write_loss_csv
     from emlab.train._dataset import prepare_data
+    from emlab.train._trainer import EmlabSFTTrainer
 
     started = time.perf_counter()
     out = Path(out_dir)
@@ -279,7 +280,7 @@ def _train_local(
     _quiet_libraries()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        trainer = SFTTrainer(
+        trainer = EmlabSFTTrainer(
             model=model,
             args=args,
             train_dataset=Dataset.from_list(data.train),
@@ -287,6 +288,7 @@ def _train_local(
             processing_class=tokenizer,
             callbacks=[*(callbacks or [])],
         )
+    trainer.compact_loss = config.compact_loss
     trainer.remove_callback(PrinterCallback)  # emlab's progress bar replaces the printed log dicts
     progress_cb = ProgressCallback(out / "loss.csv")
     trainer.add_callback(progress_cb)

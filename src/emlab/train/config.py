@@ -76,6 +76,9 @@ class TrainConfig(BaseModel):
     gradient_checkpointing: bool = Field(
         False, description="Recompute activations: less memory, ~30% slower."
     )
+    compact_loss: bool = Field(
+        True, description="Apply the LM head only at positions with loss (faster on CPU; same loss)."
+    )
     group_by_length: bool = Field(True, description="Batch examples of similar length (less padding).")
     eval_fraction: float = Field(
         0.0, ge=0, lt=1, description="Held-out fraction for evaluation loss (explicit; default none)."
