@@ -109,7 +109,22 @@ class TrainConfig(BaseModel):
             preset = data.get("preset", "paper")
             if preset in PRESETS:
                 data = {**PRESETS[preset], **data}
+            if "gradient_accumulation_steps" in data:  # the HF way of saying it: per-device batch x steps
+                data = dict(data)
+                steps = data.pop("gradient_accumulation_steps")
+                if "batch_size" in data:
+                    raise ValueError("set batch_size or gradient_accumulation_steps, not both")
+                per_device = data.get(
+                    "per_device_batch_size", cls.model_fields["per_device_batch_size"].default
+                )
+                if isinstance(steps, int) and isinstance(per_device, int):
+                    data["batch_size"] = steps * per_device
         return data
+
+    @property
+    def gradient_accumulation_steps(self) -> int:
+        """Forward passes per optimiser step on one device."""
+        return self.accumulation_steps(1)
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
