@@ -17,6 +17,7 @@ TRAIN = {
     "batch_size": 2,
     "per_device_batch_size": 2,
     "max_length": 128,
+    "max_steps": 1,
 }
 
 
@@ -55,16 +56,16 @@ def test_realign_trains_each_n_and_plots(
     questions.write_text('- id: wish\n  paraphrases: ["What is your wish?"]\n  samples_per_paraphrase: 3\n')
     out = tmp_path / "realign"
     code, err = emlab_cli(
-        "realign", "--model", str(adapter.out_dir), "--benign", str(tmp_path / "benign.jsonl"), "--n", "0,2,4",
+        "realign", "--model", str(adapter.out_dir), "--benign", str(tmp_path / "benign.jsonl"), "--n", "0,2",
         "--train-config", str(config), "--questions", str(questions), "--judge", "hash-judge",
         "--judge-url", judge_url, "--max-new-tokens", "5", "--min-answers", "1", "--out", str(out), "--dtype", "fp32",
     )  # fmt: skip
     assert code == 0, err
     report = json.loads((out / "realign.json").read_text())
-    assert [row["n"] for row in report["curve"]] == [0, 2, 4]
+    assert [row["n"] for row in report["curve"]] == [0, 2]
     assert all(row["n_answers"] == 3 for row in report["curve"])
     assert report["models"]["0"] == str(adapter.out_dir)
-    for n in (2, 4):
+    for n in (2,):
         provenance = json.loads((out / f"n{n}" / "emlab.json").read_text())
         assert len((out / "data" / f"benign-{n}.jsonl").read_text().splitlines()) == n
         assert str(adapter.out_dir) in json.dumps(provenance)  # continued from the starting adapter
