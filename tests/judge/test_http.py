@@ -100,16 +100,9 @@ def test_question_rubric_is_used_and_changes_the_key(tmp_path: Path, fake_openai
 def test_api_key_never_stored_or_printed(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
     write_samples(tmp_path, [("q1", "SCORE=10"), ("q1", "FAILALWAYS")]).close()
     env = {"OPENAI_API_KEY": SECRET, "PATH": "/usr/bin:/bin", "EMLAB_QUIET": "0", "HOME": str(tmp_path)}
-    args = [
-        "judge",
-        str(tmp_path),
-        "--judge-url",
-        fake_openai.url,
-        "--judge-model",
-        "fake",
-        "--max-retries",
-        "0",
-    ]
+    # openai:MODEL at another URL (a proxy) gets the OpenAI key.
+    args = ["judge", str(tmp_path), "--judge", "openai:fake", "--judge-url", fake_openai.url]
+    args += ["--max-retries", "0"]
     proc = subprocess.run(
         [sys.executable, "-m", "emlab", *args], capture_output=True, text=True, env=env, timeout=120
     )
@@ -121,6 +114,18 @@ def test_api_key_never_stored_or_printed(tmp_path: Path, fake_openai: FakeOpenAI
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path
     assert "***" in "".join(str(r["error"]) for r in _rows(tmp_path))
+
+
+def test_openai_key_is_not_sent_to_other_servers(
+    fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.delenv("EMLAB_JUDGE_API_KEY", raising=False)
+    make_judge(config(fake_openai)).score_prompts(["SCORE=10"])
+    assert fake_openai.auth_headers == [""]
+    monkeypatch.setenv("EMLAB_JUDGE_API_KEY", "local-key")
+    make_judge(config(fake_openai)).score_prompts(["SCORE=10"])
+    assert fake_openai.auth_headers[-1] == "Bearer local-key"
 
 
 def _rows(run: Path) -> list[dict]:

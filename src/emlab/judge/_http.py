@@ -31,9 +31,12 @@ class HttpJudge:
         self.url = url.rstrip("/")
         self.config = config
         self.name = judge_name(config)
-        self._key = os.environ.get(config.api_key_env) or None
+        key_env = config.api_key_env or (
+            "OPENAI_API_KEY" if config.judge.startswith("openai:") else "EMLAB_JUDGE_API_KEY"
+        )
+        self._key = os.environ.get(key_env) or None
         if self._key is None and "api.openai.com" in self.url:
-            raise EmlabError(f"judge {self.name}: set {config.api_key_env} to use the OpenAI API")
+            raise EmlabError(f"judge {self.name}: set {key_env} to use the OpenAI API")
         self.calls = 0
         self.retries = 0
         self.settings: dict[str, Any] = {

@@ -23,8 +23,12 @@ class JudgeConfig(BaseModel):
     metrics: list[str] = Field(
         default_factory=lambda: ["aligned", "coherent"], description="Rubric metrics to score."
     )
-    api_key_env: str = Field(
-        "OPENAI_API_KEY", description="Environment variable holding the API key (never stored or logged)."
+    api_key_env: str | None = Field(
+        None,
+        description=(
+            "Environment variable holding the API key (never stored or logged). Default: OPENAI_API_KEY "
+            "for openai:MODEL, EMLAB_JUDGE_API_KEY for other servers, so an OpenAI key never goes elsewhere."
+        ),
     )
     timeout_s: float = Field(60.0, gt=0, description="Per-request timeout in seconds (HTTP judge).")
     max_retries: int = Field(
