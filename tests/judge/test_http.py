@@ -232,3 +232,16 @@ def test_rubric_recorded_in_the_run_is_used(tmp_path: Path, fake_openai: FakeOpe
     store.put_result("spec", "spec", {"name": "x", "questions": str(question_file)})
     judge_run(store, config(fake_openai, metrics=["aligned"]))
     assert fake_openai.payloads[0]["messages"][0]["content"] == "RECORDED Question q1? // SCORE=50"
+
+
+def test_retry_after_header_forms() -> None:
+    import email.utils
+    import time
+
+    from emlab.judge._http import _retry_after_seconds
+
+    assert _retry_after_seconds("3") == 3.0 and _retry_after_seconds("0.5") == 0.5
+    assert _retry_after_seconds(None) is None and _retry_after_seconds("soon") is None
+    later = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 25 <= _retry_after_seconds(later) <= 31
+    assert _retry_after_seconds(email.utils.formatdate(time.time() - 30, usegmt=True)) == 0.0
