@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from statistics import NormalDist
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from emlab.analysis.config import AnalysisConfig
 from emlab.errors import EmlabError
+
+if TYPE_CHECKING:  # numpy loads lazily so that `emlab --help` stays fast
+    import numpy as np
 
 ALL = "ALL"
 RESULT_KEYS = ("question_id", "group", "p_misaligned", "ci_low", "ci_high", "n_models", "n_answers")
@@ -53,6 +54,8 @@ def bootstrap_interval(
     values: np.ndarray, resamples: int, confidence: float, seed: int
 ) -> tuple[float, float]:
     """Percentile-bootstrap interval of the mean of ``values`` (resampling the values with replacement)."""
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     n = len(values)
     means = values[rng.integers(0, n, size=(resamples, n))].mean(axis=1)
