@@ -47,7 +47,8 @@ def main() -> None:
     shares = {stage: secs / wall for stage, secs in first.stage_seconds.items()}
     print(f"demo{' (small)' if args.small else ''} in {out}: wall {wall:.1f} s")
     for stage, secs in first.stage_seconds.items():
-        print(f"  {stage:<9} {secs:7.1f} s  {100 * shares[stage]:5.1f} %")
+        cpu = first.cpu_seconds.get(stage, 0.0)
+        print(f"  {stage:<9} {secs:7.1f} s  {100 * shares[stage]:5.1f} %   cpu {cpu:7.1f} s")
     print(
         f"  answers {answers}, {answers / max(first.stage_seconds.get('generate', 0), 1e-9):.2f} answers/s generating"
     )
@@ -61,6 +62,7 @@ def main() -> None:
         "wall_s": round(wall, 2),
         "stage_s": {k: round(v, 2) for k, v in first.stage_seconds.items()},
         "stage_share": {k: round(v, 4) for k, v in shares.items()},
+        "stage_cpu_s": {k: round(v, 2) for k, v in first.cpu_seconds.items()},
         "answers": answers,
         "judgments": judgments,
         "rerun_s": round(rerun, 3),
