@@ -98,3 +98,14 @@ def test_two_base_models_get_distinct_slugs_and_groups(tmp_path: Path) -> None:
     slugs = {u.slug for u in plan.train}
     assert len(slugs) == 2
     assert len({u.group for u in plan.evaluate}) == 8
+
+
+def test_demo_judge_flags_and_smoke_label() -> None:
+    from emlab.report import is_smoke_judge
+
+    real = demo_spec("Qwen/Qwen2.5-72B-Instruct", "http://127.0.0.1:8000/v1")
+    assert (real.judge.judge, real.judge.url) == ("Qwen/Qwen2.5-72B-Instruct", "http://127.0.0.1:8000/v1")
+    assert not is_smoke_judge(real.judge.judge, real.model_dump())
+    assert is_smoke_judge(demo_spec().judge.judge, demo_spec().model_dump())
+    forced = parse_spec({**demo_spec_dict("openai:gpt-4o-mini"), "smoke_test_judge": True})
+    assert is_smoke_judge(forced.judge.judge, forced.model_dump())
