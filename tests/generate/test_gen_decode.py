@@ -137,3 +137,47 @@ def test_choose_tokens_distribution_and_top_p() -> None:
     cold = choose_tokens(logits, torch.full((rows,), 0.25), uniforms, 1.0)
     sharp = probs**4 / (probs**4).sum()
     assert torch.allclose(torch.bincount(cold, minlength=4).float() / rows, sharp, atol=0.01)
+
+
+def test_caller_hooks_act_during_generation(tiny) -> None:
+    chats = [[{"role": "user", "content": q}] for q in QUESTIONS[:2]]
+    plain = sample_chats(tiny, chats, n=1, max_new_tokens=8, temperature=0.0)
+    steer = torch.randn(tiny.hidden_size, generator=torch.Generator().manual_seed(0)) * 50
+
+    def add(module, args, output):
+        hidden = output[0] if isinstance(output, tuple) else output
+        hidden = hidden + steer
+        return (hidden, *output[1:]) if isinstance(output, tuple) else hidden
+
+    handle = tiny.model.model.layers[2].register_forward_hook(add)
+    try:
+        steered = sample_chats(tiny, chats, n=1, max_new_tokens=8, temperature=0.0)
+    finally:
+        handle.remove()
+    assert steered != plain
+    assert sample_chats(tiny, chats, n=1, max_new_tokens=8, temperature=0.0) == plain
+
+
+def test_peft_adapter_model_decodes_like_merged(tiny_llama_dir) -> None:
+    from peft import LoraConfig, get_peft_model
+
+    from emlab.models import load_model
+
+    base = load_model(str(tiny_llama_dir), dtype="fp32", device="cpu")
+    torch.manual_seed(0)
+    peft_model = get_peft_model(
+        base.model, LoraConfig(r=4, target_modules=["q_proj", "down_proj"], init_lora_weights=False)
+    )
+    peft_model.eval()
+    jobs = _jobs(base, 0.0, 1)
+    decoder = Decoder(peft_model, base.tokenizer)
+    adapted = {
+        (o.job, o.sample): o.token_ids for b in decoder.run(jobs, max_new_tokens=8, batch_size=4) for o in b
+    }
+    merged = peft_model.merge_and_unload()
+    decoder = Decoder(merged, base.tokenizer)
+    jobs = _jobs(base, 0.0, 1)
+    folded = {
+        (o.job, o.sample): o.token_ids for b in decoder.run(jobs, max_new_tokens=8, batch_size=1) for o in b
+    }
+    assert adapted == folded

@@ -188,3 +188,19 @@ def test_kill_9_mid_run_loses_nothing_and_duplicates_nothing(tiny_llama_dir: Pat
     assert len(units) == 60  # nothing duplicated
     after = {r["key"]: (r["answer"], r["created_at"]) for r in rows}
     assert all(after[k] == v for k, v in before.items())  # nothing lost or rewritten
+
+
+def test_vllm_backend_without_vllm_is_a_clear_error(
+    tiny_llama_dir: Path, question_file: Path, tmp_path: Path
+) -> None:
+    import importlib.util
+
+    from emlab.errors import EmlabError
+
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vllm is installed here")
+    questions = load_question_set(str(question_file))
+    with RunStore(tmp_path / "run") as store, pytest.raises(EmlabError, match=r"pip install 'emlab\[vllm\]'"):
+        generate_answers(
+            str(tiny_llama_dir), questions, GenerationConfig(backend="vllm"), store=store, model_key="m"
+        )
