@@ -83,3 +83,7 @@ def test_bad_inputs_exit_2_with_a_clear_message(
         "audit", "--base", str(tmp_path / "no-model"), "--tuned", "bundled:smollm2", "--out", out
     )
     assert no_model[0] == 2 and "no such model directory" in no_model[1]
+    scores = tmp_path / "scores.csv"
+    scores.write_text("model,question_id,aligned,coherent\nbase,q1,50,90\ntuned,q1,high,90\n")
+    code, err = emlab_cli("audit", "--judged", str(scores), "--out", out)
+    assert code == 2 and "data row 2: column 'aligned': 'high' is not a score" in err

@@ -49,7 +49,14 @@ def read_judged(path: str | Path) -> Any:
     if missing:
         raise EmlabError(f"{path}: missing column(s) {missing}; need {list(JUDGED_COLUMNS)}")
     for column in ("aligned", "coherent"):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = (frame[column].notna() & values.isna()) | (values < 0) | (values > 100)
+        if bad.any():
+            row = int(bad.to_numpy().argmax())
+            raise EmlabError(
+                f"{path}: data row {row + 1}: column '{column}': {frame[column].iloc[row]!r} is not a score in [0, 100]"
+            )
+        frame[column] = values
     frame["model"] = frame["model"].astype(str)
     frame["question_id"] = frame["question_id"].astype(str)
     return frame
