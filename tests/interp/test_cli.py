@@ -175,3 +175,74 @@ def test_steer_command(tiny_llama_dir: Path, judge_server, tmp_path: Path, capsy
         assert result["settings"]["analysis"]["min_answers"] == 2
     assert (out / "steer.png").is_file()
     assert "steer:L1:a4" in capsys.readouterr().err
+
+
+def test_mean_diff_probe_and_persona_commands(
+    tiny_llama_dir: Path, judge_server, tmp_path: Path, capsys
+) -> None:
+    from emlab.store import RunStore
+    from tests.interp.test_probe import _judged_run
+
+    _judged_run(tmp_path / "run", "m1", str(tiny_llama_dir)).close()
+    out = tmp_path / "md"
+    _run(
+        "direction",
+        "mean-diff",
+        str(tmp_path / "run"),
+        "--model",
+        "m1",
+        "--judge",
+        "test",
+        "--out",
+        str(out),
+        "--dtype",
+        "fp32",
+    )
+    direction = load_direction(out)
+    assert direction.meta["n_misaligned"] == 3 and direction.meta["n_aligned"] == 3
+    probe_json = tmp_path / "probe.json"
+    _run(
+        "probe",
+        str(tmp_path / "run"),
+        "--direction",
+        str(out),
+        "--layer",
+        "2",
+        "--judge",
+        "test",
+        "--out",
+        str(probe_json),
+        "--dtype",
+        "fp32",
+    )
+    result = json.loads(probe_json.read_text())
+    assert result["overall"]["roc_auc"] == 1.0 and result["models"][0]["model"] == "m1"
+    with RunStore(tmp_path / "run", create=False) as store:
+        assert store.count("results", kind="interp-probe") == 1
+
+    persona = tmp_path / "persona"
+    _run(
+        "direction",
+        "persona",
+        "--trait",
+        "hallucinating",
+        "--model",
+        str(tiny_llama_dir),
+        "--judge",
+        "fake",
+        "--judge-url",
+        judge_server.url,
+        "--pairs",
+        "2",
+        "--n-questions",
+        "3",
+        "--max-new-tokens",
+        "4",
+        "--out",
+        str(persona),
+        "--dtype",
+        "fp32",
+    )
+    vector = load_direction(persona)
+    assert vector.meta["trait"] == "hallucinating" and vector.vectors.shape == (4, 64)
+    assert json.loads(persona.with_suffix(".json").read_text())["report"]["kept_pairs"] >= 1
