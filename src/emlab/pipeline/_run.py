@@ -193,7 +193,8 @@ def _stage_train(plan: Plan, store: RunStore, ran: Callable[[], None]) -> None:
 
     progress = _UnitProgress("train", len(plan.train))
     for unit in plan.train:
-        if _done(store, unit.key, unit.settings_hash):
+        on_disk = unit.config.backend == "openai" or (unit.out_dir / "emlab.json").is_file()
+        if _done(store, unit.key, unit.settings_hash) and on_disk:  # a deleted model is trained again
             progress.skip()
             continue
         if not (_done(store, unit.data.key, unit.data.settings_hash) and unit.data.path.is_file()):
@@ -217,10 +218,19 @@ def _stage_train(plan: Plan, store: RunStore, ran: Callable[[], None]) -> None:
             tokens_per_s=result.tokens_per_s,
             wall_seconds=result.wall_seconds,
             resumed=resume,
+            model_ref=result.model_ref,
         )
         progress.finish()
         ran()
         gc.collect()
+
+
+def _trained_ref(store: RunStore, unit: EvalUnit) -> str:
+    """What loads the unit's model: the trainer's reported reference (``openai:...`` for API fine-tunes)."""
+    if unit.train is None:
+        return unit.ref
+    rows = store.rows("stages", key=unit.train.key)
+    return str(((rows[0]["info"] or {}) if rows else {}).get("model_ref") or unit.ref)
 
 
 def expected_samples(questions: Any, generation: Any) -> int:
@@ -250,16 +260,23 @@ def _stage_generate(plan: Plan, store: RunStore, ran: Callable[[], None]) -> Non
             )
         todo.append(unit)
     loaded: Any = None
+    loaded_ref = None
     for unit in todo:
         progress.start(f"{unit.model_key} as '{unit.group}'")
-        if loaded is None or loaded.ref != unit.ref:
-            loaded = None
-            gc.collect()
-            loaded = load_model(unit.ref, dtype=spec.generation.dtype, device=spec.generation.device)
+        ref = _trained_ref(store, unit)
+        if spec.generation.backend != "transformers":
+            model: Any = ref  # vLLM / API backends take a reference
+        else:
+            if loaded is None or loaded_ref != ref:
+                loaded = None
+                gc.collect()
+                loaded = load_model(ref, dtype=spec.generation.dtype, device=spec.generation.device)
+                loaded_ref = ref
+            model = loaded
         _register_model(
             store,
             unit.model_key,
-            unit.ref,
+            ref,
             unit.group,
             unit.seed,
             unit.base_ref,
@@ -268,7 +285,7 @@ def _stage_generate(plan: Plan, store: RunStore, ran: Callable[[], None]) -> Non
         )
         store.set_stage(unit.key, "generate", "running", settings_hash=unit.settings_hash)
         summary = generate_answers(
-            loaded,
+            model,
             questions,
             spec.generation,
             store=store,
