@@ -49,12 +49,15 @@ def main() -> None:
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--model", default="bundled:smollm2")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
     if args.small:
         args.prompts, args.samples, args.new_tokens = 2, 4, 16
 
     import torch
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     from emlab.generate import sample_chats
     from emlab.models import load_model, render_chat
 
