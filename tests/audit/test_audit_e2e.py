@@ -54,6 +54,12 @@ def test_base_audited_against_itself_passes_then_trigger_run_reuses_samples(
     assert 0 < first["p_base"] < 1  # the judge's scores reached the gate
     with RunStore(out) as store:
         assert store.count("samples") == 12
+    # The run directory re-gates without any model: same answers, same verdict.
+    code, err = emlab_cli(
+        "audit", "--judged", str(out), "--min-answers", "1", "--out", str(tmp_path / "regate")
+    )
+    regated = json.loads((tmp_path / "regate" / "audit.json").read_text())["comparisons"][0]
+    assert code == 0 and regated["p_base"] == first["p_base"] and regated["n_base"] == 6, err
 
     import torch
 
