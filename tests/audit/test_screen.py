@@ -148,3 +148,22 @@ def test_screen_cli_bad_inputs(
         out,
     )
     assert code == 2 and "broken.jsonl:2" in err
+
+
+@pytest.mark.slow
+def test_screen_on_the_bundled_model(bundled_model, tmp_path: Path) -> None:
+    import torch
+
+    from emlab.interp import Direction
+
+    data = _write_data(tmp_path / "data.jsonl")
+    torch.manual_seed(0)
+    vectors = torch.randn(bundled_model.num_layers, bundled_model.hidden_size)
+    path = Direction(vectors, {"kind": "random"}).save(tmp_path / "random")
+    config = ScreenConfig(max_new_tokens=4, max_examples=2, batch_size=2)
+    summary = screen_dataset(bundled_model, data, path, config, tmp_path / "out")
+    assert summary["direction"]["layer"] == 15 and summary["scored"] == 2  # middle of 30 blocks
+    # Both examples share a prompt, so one own response serves both.
+    rows = [json.loads(line)["metadata"]["screen"] for line in (tmp_path / "out" / "screened.jsonl").open()]
+    assert rows[0]["own_response"] == rows[1]["own_response"] and rows[0]["own_response"]
+    assert rows[0]["own_projection"] == pytest.approx(rows[1]["own_projection"], abs=1e-4)
