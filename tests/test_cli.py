@@ -34,3 +34,13 @@ def test_models_info_json_on_tiny_model(tiny_qwen_dir: Path) -> None:
     assert out.returncode == 0, out.stderr
     facts = json.loads(out.stdout)
     assert facts["model_type"] == "qwen2" and facts["layers"] == 4 and facts["vocab_size"] == 400
+
+
+def test_exit_codes_raised_with_typer_exit_survive(tmp_path: Path) -> None:
+    script = tmp_path / "exit3.py"
+    script.write_text(
+        "import typer\nfrom emlab.cli import app, main\n\n"
+        "@app.command('exit-three')\ndef exit_three() -> None:\n    raise typer.Exit(3)\n\n"
+        "main(['exit-three'])\n"
+    )
+    assert subprocess.run([sys.executable, str(script)], timeout=120).returncode == 3

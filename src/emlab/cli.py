@@ -81,7 +81,10 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        app(args=args, standalone_mode=False)
+        # Without standalone mode click returns (rather than raises) the code of `typer.Exit`.
+        result = app(args=args, standalone_mode=False)
+        if isinstance(result, int) and not isinstance(result, bool) and result != 0:
+            sys.exit(result)
     except EmlabError as exc:
         if debug:
             raise
