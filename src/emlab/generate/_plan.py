@@ -89,6 +89,7 @@ def plan_samples(
                         settings={
                             **keyed,
                             "model_key": model_key,
+                            "question_set": questions.source,
                             "settings_hash": settings_hash,
                             "versions_hash": versions,
                         },
