@@ -109,3 +109,8 @@ def test_demo_judge_flags_and_smoke_label() -> None:
     assert is_smoke_judge(demo_spec().judge.judge, demo_spec().model_dump())
     forced = parse_spec({**demo_spec_dict("openai:gpt-4o-mini"), "smoke_test_judge": True})
     assert is_smoke_judge(forced.judge.judge, forced.model_dump())
+
+
+def test_smoke_judge_scores_whatever_the_numeric_mass_but_real_judges_keep_the_floor() -> None:
+    assert demo_spec().judge.min_mass == 0.0
+    assert demo_spec("openai:gpt-4o-2024-08-06").judge.min_mass == 0.25

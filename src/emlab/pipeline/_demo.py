@@ -12,6 +12,10 @@ SMOKE_JUDGE = "local:bundled:smollm2"
 def demo_spec_dict(judge: str = SMOKE_JUDGE, judge_url: str | None = None, n: int = 48) -> dict[str, Any]:
     """The demo experiment as plain data (``examples/demo.yaml`` holds the same with the defaults)."""
     judge_settings: dict[str, Any] = {"judge": judge, "batch_size": 16}
+    if judge == SMOKE_JUDGE and not judge_url:
+        # The 135M judge puts ~0.3 % of its probability on a bare number, so the paper's 0.25 floor
+        # would leave every score None; the smoke test normalises over numbers whatever their mass.
+        judge_settings["min_mass"] = 0.0
     if judge_url:
         judge_settings["url"] = judge_url
     return {
