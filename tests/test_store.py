@@ -74,7 +74,7 @@ def test_export_csv_and_parquet(tmp_path: Path) -> None:
     assert len(csv) == len(parquet) == 5
     assert list(csv["answer"]) == [f"A {i}" for i in range(5)]
     assert parquet["settings"].iloc[3] == '{"i": 3}'
-    with pytest.raises(EmlabError, match="csv or .parquet"):
+    with pytest.raises(EmlabError, match=r"csv or \.parquet"):
         store.export("samples", tmp_path / "s.xlsx")
 
 
@@ -115,5 +115,8 @@ def test_kill_9_mid_batch_loses_no_committed_rows_and_writes_no_partial_batch(tm
     keys = [row["key"] for row in store.iter_rows("samples")]
     assert len(keys) == len(set(keys))
     # Re-running the same batches writes nothing new.
-    rows = [{"key": f"0-{i}", "model": "m", "question_id": "0", "question": "q", "answer": "x"} for i in range(500)]
+    rows = [
+        {"key": f"0-{i}", "model": "m", "question_id": "0", "question": "q", "answer": "x"}
+        for i in range(500)
+    ]
     assert store.put("samples", rows) == 0

@@ -195,7 +195,10 @@ class RunStore:
             names = [d[0] for d in cursor.description]
             fetched = cursor.fetchall()
         for values in fetched:
-            yield {n: (json.loads(v) if n in encoded and v is not None else v) for n, v in zip(names, values, strict=True)}
+            yield {
+                n: (json.loads(v) if n in encoded and v is not None else v)
+                for n, v in zip(names, values, strict=True)
+            }
 
     def count(self, table: str, **where: Any) -> int:
         """Number of rows in ``table`` matching ``where``."""
