@@ -39,7 +39,9 @@ def test_left_padding_keeps_last_token_logits(tiny_llama_dir: Path) -> None:
     """A short prompt padded on the left in a batch yields the same next-token logits as alone."""
     loaded = load_model(str(tiny_llama_dir), dtype="fp32", device="cpu")
     tok, model = loaded.tokenizer, loaded.model
-    prompts = [render_chat(tok, [{"role": "user", "content": c}]) for c in ("hi", "a much longer question here")]
+    prompts = [
+        render_chat(tok, [{"role": "user", "content": c}]) for c in ("hi", "a much longer question here")
+    ]
     batch = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
     assert batch["attention_mask"][0, 0] == 0  # the short prompt is padded on the left
     with torch.no_grad():
@@ -54,7 +56,9 @@ def test_peft_adapter_loads_on_recorded_base(tiny_llama_dir: Path, tmp_path: Pat
     from peft import LoraConfig, get_peft_model
 
     base = load_model(str(tiny_llama_dir), dtype="fp32", device="cpu")
-    peft_model = get_peft_model(base.model, LoraConfig(r=2, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    peft_model = get_peft_model(
+        base.model, LoraConfig(r=2, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    )
     adapter_dir = tmp_path / "adapter"
     peft_model.save_pretrained(adapter_dir)
     (adapter_dir / "emlab.json").write_text(json.dumps({"base_ref": str(tiny_llama_dir)}))

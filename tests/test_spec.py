@@ -39,7 +39,9 @@ def test_errors_name_file_and_field_path(tmp_path: Path) -> None:
 
 def test_duplicate_condition_names_rejected() -> None:
     with pytest.raises(EmlabError, match="repeated: \\['a'\\]"):
-        parse_spec({"name": "x", "conditions": [{"name": "a", "generate": "insecure"}, {"name": "a", "data": "f"}]})
+        parse_spec(
+            {"name": "x", "conditions": [{"name": "a", "generate": "insecure"}, {"name": "a", "data": "f"}]}
+        )
 
 
 def test_yaml_is_parsed_safely_and_syntax_errors_name_the_line(tmp_path: Path) -> None:
