@@ -7,19 +7,17 @@ it is never logged, stored, or put in an error message.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import os
 import random
 import threading
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from emlab._openai_http import DEFAULT_API_BASE, api_base_from_env, retry_after_seconds, scrub_secret
 from emlab.errors import EmlabError
 from emlab.generate.config import GenerationConfig
 
-DEFAULT_API_BASE = "https://api.openai.com/v1"
 RETRY_STATUS = frozenset({408, 409, 429})
 
 
@@ -46,22 +44,7 @@ class ChatResult:
 
 def resolve_api_base(config: GenerationConfig) -> str:
     """``config.api_base``, else ``$OPENAI_BASE_URL``, else OpenAI's public API."""
-    return (config.api_base or os.environ.get("OPENAI_BASE_URL") or DEFAULT_API_BASE).rstrip("/")
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+    return api_base_from_env(config.api_base).rstrip("/")
 
 
 def backoff_seconds(attempt: int, base: float, cap: float, rng: random.Random) -> float:
@@ -85,7 +68,7 @@ class ChatClient:
         self._rng = random.Random()  # jitter only; never affects answers
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._key, "***") if self._key else text
+        return scrub_secret(text, self._key)
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}

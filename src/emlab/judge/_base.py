@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from emlab._openai_http import DEFAULT_API_BASE
 from emlab.errors import EmlabError
 from emlab.judge.config import JudgeConfig
 
@@ -53,7 +54,7 @@ def make_judge(config: JudgeConfig) -> Judge:
 
     if spec.startswith("openai:"):
         model = spec.removeprefix("openai:")
-        url = config.url or "https://api.openai.com/v1"
+        url = config.url or DEFAULT_API_BASE
     elif config.url:
         model = spec.removeprefix("http:")
         url = config.url

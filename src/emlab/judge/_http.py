@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import os
 import random
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from emlab._openai_http import retry_after_seconds as _retry_after_seconds
+from emlab._openai_http import scrub_secret
 from emlab.errors import EmlabError
 from emlab.judge._base import OnScore, Score, judge_name
 from emlab.judge._score import expected_score, numeric_distribution
@@ -159,18 +159,4 @@ class HttpJudge:
         return Score(score, METHOD, numeric_mass=mass, error=error, raw={"top_logprobs": logprobs})
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._key, "***") if self._key else text
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+        return scrub_secret(text, self._key)

@@ -14,13 +14,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from emlab._openai_http import api_base_from_env
 from emlab.console import info, is_quiet
 from emlab.errors import EmlabError
 from emlab.train._result import TrainResult
 from emlab.train.config import TrainConfig
 
 STATE_FILE = "openai_job.json"
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
 TERMINAL = {"succeeded", "failed", "cancelled"}
 
 
@@ -136,7 +136,7 @@ def train_openai(
     api_key = os.environ.get("OPENAI_API_KEY", "")
     if not api_key:
         raise EmlabError("the OpenAI backend needs an API key in the environment variable OPENAI_API_KEY")
-    base_url = config.api_base or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+    base_url = api_base_from_env(config.api_base)
     model = model_ref.removeprefix("openai:")
     data_path = Path(data_path)
     if not data_path.is_file():
