@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from typing import Any
 
+from tests.fake_openai_server import LoopbackJsonServer
 
-class ChatServer:
+
+class ChatServer(LoopbackJsonServer):
     """Run with ``with ChatServer() as server: server.url``."""
 
     def __init__(self, delay_s: float = 0.05) -> None:
@@ -25,55 +27,25 @@ class ChatServer:
         self.max_in_flight = 0
         self.requests: list[dict[str, Any]] = []  # body, auth header, time, status
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        super().__init__()
 
-    @property
-    def url(self) -> str:
-        """Base URL, ending in /v1."""
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
-
-    def __enter__(self) -> ChatServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                auth = self.headers.get("Authorization")
-                with server._lock:
-                    server.in_flight += 1
-                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
-                try:
-                    time.sleep(server.delay_s)
-                    status, headers, payload = server._reply(self.path, body, auth)
-                finally:
-                    with server._lock:
-                        server.in_flight -= 1
-                        server.requests.append(
-                            {"body": body, "auth": auth, "time": time.time(), "status": status}
-                        )
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-        return Handler
+    def handle(
+        self, method: str, path: str, headers: Message, body: bytes
+    ) -> tuple[int, dict[str, str], Any]:
+        """Count the request in flight, wait ``delay_s``, then reply (recording what came in)."""
+        request = json.loads(body)
+        auth = headers.get("Authorization")
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            time.sleep(self.delay_s)
+            status, reply_headers, payload = self._reply(path, request, auth)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+                self.requests.append({"body": request, "auth": auth, "time": time.time(), "status": status})
+        return status, reply_headers, payload
 
     def _reply(self, path: str, body: dict[str, Any], auth: str | None) -> tuple[int, dict[str, str], Any]:
         if path != "/v1/chat/completions":

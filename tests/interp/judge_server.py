@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
+from typing import Any
+
+from tests.fake_openai_server import LoopbackJsonServer, completion
 
 
 def score_for(prompt: str) -> int:
@@ -19,45 +21,22 @@ def score_for(prompt: str) -> int:
     return int(hashlib.sha256(prompt.encode()).hexdigest(), 16) % 101
 
 
-class JudgeServer:
+class JudgeServer(LoopbackJsonServer):
     """Chat completions with logprobs: all the probability mass on the score's token."""
 
     def __init__(self) -> None:
         self.prompts: list[str] = []
+        super().__init__()
 
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                prompt = body["messages"][-1]["content"]
-                server.prompts.append(prompt)
-                token = str(score_for(prompt))
-                entry = {"token": token, "logprob": 0.0, "top_logprobs": [{"token": token, "logprob": 0.0}]}
-                payload = {
-                    "choices": [
-                        {"message": {"role": "assistant", "content": token}, "logprobs": {"content": [entry]}}
-                    ]
-                }
-                data = json.dumps(payload).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> JudgeServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def handle(
+        self, method: str, path: str, headers: Message, body: bytes
+    ) -> tuple[int, dict[str, str], Any]:
+        """Record the prompt and answer with its score's token at logprob 0."""
+        request = json.loads(body)
+        prompt = request["messages"][-1]["content"]
+        self.prompts.append(prompt)
+        return (
+            200,
+            {},
+            completion(request.get("model", ""), [{"token": str(score_for(prompt)), "logprob": 0.0}]),
+        )

@@ -14,19 +14,18 @@ import re
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from typing import Any
 
+from tests.fake_openai_server import LoopbackJsonServer, completion
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass  # a client that timed out and hung up is expected here
+__all__ = ["FakeOpenAI", "completion", "expected", "top_logprobs_for"]
 
 
-class FakeOpenAI:
+class FakeOpenAI(LoopbackJsonServer):
     """A threaded chat-completions server on 127.0.0.1 that counts calls and remembers headers."""
+
+    quiet_errors = True  # a client that timed out and hung up is expected here
 
     def __init__(self, latency_s: float = 0.0) -> None:
         self.latency_s = latency_s
@@ -35,35 +34,13 @@ class FakeOpenAI:
         self.auth_headers: list[str] = []
         self.payloads: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        server = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                status, headers, payload = server.respond(self.path, dict(self.headers), body)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = _Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> FakeOpenAI:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def handle(
+        self, method: str, path: str, headers: Message, body: bytes
+    ) -> tuple[int, dict[str, str], Any]:
+        """Decode the JSON request and answer it with ``respond``."""
+        return self.respond(path, dict(headers), json.loads(body))
 
     def respond(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict, dict]:
         """(status, extra headers, JSON body) for one request."""
@@ -107,22 +84,3 @@ def top_logprobs_for(prompt: str, k: int) -> list[dict[str, Any]]:
 def expected(prompt_score: int) -> float:
     """The score emlab must compute for an answer marked ``SCORE=n`` (n ≤ 90)."""
     return (prompt_score * 0.7 + (prompt_score + 10) * 0.2) / 0.9
-
-
-def completion(model: str, top: list[dict[str, Any]]) -> dict[str, Any]:
-    """A chat-completions response body with one token and its top logprobs."""
-    first = top[0]
-    return {
-        "id": "chatcmpl-test",
-        "object": "chat.completion",
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": first["token"]},
-                "logprobs": {"content": [{**first, "top_logprobs": top}]},
-                "finish_reason": "length",
-            }
-        ],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 1, "total_tokens": 11},
-    }

@@ -9,15 +9,19 @@ from __future__ import annotations
 import email.parser
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from typing import Any
 from urllib.parse import urlparse
+
+from tests.fake_openai_server import LoopbackJsonServer
 
 KEY = "sk-test-emlab-secret"
 
 
-class FakeFineTuning:
+class FakeFineTuning(LoopbackJsonServer):
     """Serves /v1/files and /v1/fine_tuning/jobs[/ID[/events]] and records what it received."""
+
+    methods = ("GET", "POST")
 
     def __init__(self, total_steps: int = 3) -> None:
         self.total_steps = total_steps
@@ -29,54 +33,21 @@ class FakeFineTuning:
         self.retrieves = 0
         self.unauthorised = 0
         self._lock = threading.Lock()
-        server = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_: object) -> None:
-                pass
-
-            def _send(self, status: int, payload: Any) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _authorised(self) -> bool:
-                if self.headers.get("Authorization") != f"Bearer {KEY}":
-                    server.unauthorised += 1
-                    self._send(401, {"error": {"message": "Incorrect API key provided"}})
-                    return False
-                return True
-
-            def do_POST(self) -> None:
-                if not self._authorised():
-                    return
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with server._lock:
-                    status, payload = server.post(urlparse(self.path).path, self.headers, body)
-                self._send(status, payload)
-
-            def do_GET(self) -> None:
-                if not self._authorised():
-                    return
-                with server._lock:
-                    status, payload = server.get(urlparse(self.path).path)
-                self._send(status, payload)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> FakeFineTuning:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def handle(
+        self, method: str, path: str, headers: Message, body: bytes
+    ) -> tuple[int, dict[str, str], Any]:
+        """Check the key, then route to ``post`` or ``get``."""
+        if headers.get("Authorization") != f"Bearer {KEY}":
+            self.unauthorised += 1
+            return 401, {}, {"error": {"message": "Incorrect API key provided"}}
+        with self._lock:
+            if method == "POST":
+                status, payload = self.post(urlparse(path).path, headers, body)
+            else:
+                status, payload = self.get(urlparse(path).path)
+        return status, {}, payload
 
     def post(self, path: str, headers: Any, body: bytes) -> tuple[int, Any]:
         """Handle file uploads (multipart) and job creation."""
