@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from emlab.analysis._metrics import ALL, CellResult
 
@@ -15,22 +16,22 @@ def plot_paths(path: str | Path) -> tuple[Path, Path]:
     return stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".svg")
 
 
-def plot_p_misaligned(
-    results: Sequence[CellResult], path: str | Path, *, title: str | None = None
-) -> list[Path]:
-    """Write the plot as PNG and SVG next to ``path``; returns the two files."""
+def p_misaligned_figure(results: Sequence[CellResult], *, title: str | None = None) -> Any:
+    """The paper-style figure (a matplotlib Figure, not attached to pyplot)."""
     import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    matplotlib.use("Agg", force=False)
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
 
     questions = list(dict.fromkeys(r.question_id for r in results if r.question_id != ALL))
     if any(r.question_id == ALL for r in results):
         questions.append(ALL)
     groups = list(dict.fromkeys(r.group for r in results))
     width = min(0.12, 0.6 / max(1, len(groups)))  # small offsets, as in the paper
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(questions) + 2), 4.0))
-    colours = plt.get_cmap("tab10")
+    fig = Figure(figsize=(max(6.0, 0.9 * len(questions) + 2), 4.0))
+    ax = fig.add_subplot(1, 1, 1)
+    colours = colormaps["tab10"]
     for g, group in enumerate(groups):
         offset = (g - (len(groups) - 1) / 2) * width
         xs, ys, lows, highs = [], [], [], []
@@ -59,9 +60,16 @@ def plot_p_misaligned(
     if title:
         ax.set_title(title)
     fig.tight_layout()
+    return fig
+
+
+def plot_p_misaligned(
+    results: Sequence[CellResult], path: str | Path, *, title: str | None = None
+) -> list[Path]:
+    """Write the plot as PNG and SVG next to ``path``; returns the two files."""
+    fig = p_misaligned_figure(results, title=title)
     png, svg = plot_paths(path)
     png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=150)
     fig.savefig(svg)
-    plt.close(fig)
     return [png, svg]

@@ -32,39 +32,17 @@ def _to_svg(fig: Any) -> str:
 
 
 def p_misaligned_svg(cells: Sequence[Mapping[str, Any]]) -> str | None:
-    """Grouped bars: P(misaligned) per question for each group, with CI whiskers."""
-    cells = [c for c in cells if c.get("p_misaligned") is not None]
-    if not cells:
-        return None
-    questions = list(dict.fromkeys(c["question_id"] for c in cells if c["question_id"] != "ALL"))
-    if any(c["question_id"] == "ALL" for c in cells):
-        questions.append("ALL")
-    groups = list(dict.fromkeys(c["group"] for c in cells))
-    fig = _figure(max(6.0, 0.9 * len(questions) * max(1, len(groups)) ** 0.5 + 2), 3.8)
-    ax = fig.add_subplot(1, 1, 1)
-    width = 0.8 / len(groups)
-    by_key = {(c["question_id"], c["group"]): c for c in cells}
-    for g_index, group in enumerate(groups):
-        xs, ys, lows, highs = [], [], [], []
-        for q_index, question in enumerate(questions):
-            cell = by_key.get((question, group))
-            if cell is None:
-                continue
-            p = float(cell["p_misaligned"])
-            low = cell.get("ci_low")
-            high = cell.get("ci_high")
-            xs.append(q_index + (g_index - (len(groups) - 1) / 2) * width)
-            ys.append(p)
-            lows.append(max(0.0, p - float(low)) if low is not None else 0.0)
-            highs.append(max(0.0, float(high) - p) if high is not None else 0.0)
-        ax.bar(xs, ys, width=width * 0.95, label=str(group), yerr=[lows, highs], capsize=2)
-    ax.set_xticks(range(len(questions)))
-    ax.set_xticklabels(questions, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("P(misaligned)")
-    ax.set_ylim(0, max(0.05, min(1.0, max((c.get("ci_high") or c["p_misaligned"]) for c in cells) * 1.15)))
-    ax.legend(fontsize=8, frameon=False)
-    ax.grid(axis="y", alpha=0.3)
-    return _to_svg(fig)
+    """The analysis module's paper-style plot (points with CI bars per group) as inline SVG."""
+    from emlab.analysis._metrics import CellResult
+    from emlab.analysis._plot import p_misaligned_figure
+
+    fields = CellResult.__dataclass_fields__
+    results = [
+        CellResult(**{name: cell.get(name) for name in fields})
+        for cell in cells
+        if cell.get("p_misaligned") is not None
+    ]
+    return _to_svg(p_misaligned_figure(results)) if results else None
 
 
 def histograms_svg(
