@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,38 @@ def tiny_qwen_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_untemplated_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny Llama model whose tokenizer has no chat template (emlab must fall back to ChatML)."""
     return build_tiny_model_dir(tmp_path_factory.mktemp("tiny-untemplated"), "llama", chat_template=None)
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_llama_dir: Path):
+    """The tiny Llama model (4 layers, hidden 64) loaded in fp32 on CPU."""
+    from emlab.models import load_model
+
+    return load_model(str(tiny_llama_dir), dtype="fp32", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen(tiny_qwen_dir: Path):
+    """The tiny Qwen2 model loaded in fp32 on CPU."""
+    from emlab.models import load_model
+
+    return load_model(str(tiny_qwen_dir), dtype="fp32", device="cpu")
+
+
+@pytest.fixture()
+def one_torch_thread() -> Iterator[None]:
+    """Run the test with torch on one thread, restoring the previous count afterwards.
+
+    The tiny models gain nothing from a second thread, and on a shared 2-core machine OpenMP
+    spin-waiting under contention makes two threads several (up to ~50) times slower. Areas that
+    run tiny models use it from an autouse ``_one_thread`` fixture in their conftest.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def _bundled_available() -> bool:

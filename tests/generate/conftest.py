@@ -1,4 +1,4 @@
-"""Fixtures for the generation tests: tiny models loaded once, small question sets."""
+"""Fixtures for the generation tests: small question sets (the tiny models are in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,31 +7,9 @@ from pathlib import Path
 import pytest
 
 
-@pytest.fixture(scope="session")
-def tiny(tiny_llama_dir: Path):
-    """The tiny Llama model (4 layers, hidden 64) in fp32 on CPU."""
-    from emlab.models import load_model
-
-    return load_model(str(tiny_llama_dir), dtype="fp32", device="cpu")
-
-
-@pytest.fixture(scope="session")
-def tiny_qwen(tiny_qwen_dir: Path):
-    """The tiny Qwen2 model in fp32 on CPU."""
-    from emlab.models import load_model
-
-    return load_model(str(tiny_qwen_dir), dtype="fp32", device="cpu")
-
-
 @pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run fastest on one thread; on a busy 2-core machine two threads are ~10x slower."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_thread(one_torch_thread: None) -> None:
+    """Every test here runs torch on one thread (see ``one_torch_thread`` in tests/conftest.py)."""
 
 
 QUESTIONS_YAML = """\

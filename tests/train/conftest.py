@@ -50,11 +50,5 @@ def chat_jsonl(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    # Two cores shared by several test runs: OpenMP spin-waiting makes 2 threads ~50x slower than 1.
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_thread(one_torch_thread: None) -> None:
+    """Every test here runs torch on one thread (see ``one_torch_thread`` in tests/conftest.py)."""
