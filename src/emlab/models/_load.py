@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -223,7 +224,10 @@ def load_model(
 
         base_ref = adapter_base_ref(target)
         base = load_model(base_ref, dtype=dtype, device=device)
-        model = PeftModel.from_pretrained(base.model, target, is_trainable=trainable_adapter)
+        with warnings.catch_warnings():
+            # transformers 5 deprecates a name PEFT still calls; nothing for a user to act on.
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+            model = PeftModel.from_pretrained(base.model, target, is_trainable=trainable_adapter)
         if merge_adapter:
             model = model.merge_and_unload()
         tokenizer = load_tokenizer(ref)
