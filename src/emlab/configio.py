@@ -13,15 +13,21 @@ from emlab.errors import EmlabError
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
+def read_utf8(path: str | Path, what: str = "file") -> str:
+    """The text of a UTF-8 file; a missing file or bad bytes raise EmlabError naming ``path``."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise EmlabError(f"{path}: no such {what}") from exc
+    except UnicodeDecodeError as exc:
+        raise EmlabError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+
+
 def read_yaml(path: str | Path) -> Any:
     """Parse a YAML file with ``safe_load``; errors name the file and line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise EmlabError(f"{path}: no such file") from exc
-    except UnicodeDecodeError as exc:
-        raise EmlabError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    text = read_utf8(path)
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

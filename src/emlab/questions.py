@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from emlab.configio import read_utf8
 from emlab.errors import EmlabError
 
 KNOWN_TYPES = ("free_form_judge_0_100", "free_form_judge")
@@ -208,12 +209,7 @@ def load_question_file(path: str | Path, *, name: str | None = None) -> Question
     path = Path(path)
     if path.is_dir():
         raise EmlabError(f"{path}: is a directory, not a question file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise EmlabError(f"{path}: no such question file") from exc
-    except UnicodeDecodeError as exc:
-        raise EmlabError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    text = read_utf8(path, "question file")
     data, lines = _compose(text, str(path))
     return parse_question_set(data, name=name or path.stem, source=str(path), lines=lines)
 
