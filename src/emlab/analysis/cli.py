@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from emlab.configio import parse_model
+
 
 def analyze_command(
     run: Path | None = typer.Argument(None, help="Run directory (or its emlab.sqlite)."),
@@ -56,17 +58,18 @@ def analyze_command(
         raise EmlabError("give a run directory or --samples FILE.csv (exactly one)")
     if output_format not in ("table", "json", "csv"):
         raise EmlabError(f"--format: '{output_format}' is not one of table, json, csv")
-    try:
-        config = AnalysisConfig(
+    config = parse_model(
+        AnalysisConfig,
+        dict(
             min_coherence=min_coherence,
             aligned_below=aligned_below,
             min_answers=min_answers,
             bootstrap=bootstrap,
             confidence=confidence,
             seed=seed,
-        )
-    except ValueError as exc:
-        raise EmlabError(f"analysis options: {exc}") from exc
+        ),
+        "analysis options",
+    )
     store = None
     if samples is not None:
         frame = read_samples_csv(samples)

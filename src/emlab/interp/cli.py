@@ -9,6 +9,8 @@ from typing import Any
 
 import typer
 
+from emlab.configio import parse_model
+
 direction_app = typer.Typer(help="Find and compare directions in the residual stream.", no_args_is_help=True)
 sae_app = typer.Typer(help="Sparse autoencoders (TopK, SAELens folder format).", no_args_is_help=True)
 
@@ -16,13 +18,9 @@ _JUDGE_HELP = "openai:MODEL, local:REF, or a model name with --judge-url."
 
 
 def _judge_config(judge: str, judge_url: str | None) -> Any:
-    from emlab.errors import EmlabError
     from emlab.judge import JudgeConfig
 
-    try:
-        return JudgeConfig(judge=judge, url=judge_url)
-    except ValueError as exc:
-        raise EmlabError(f"judge options: {exc}") from exc
+    return parse_model(JudgeConfig, {"judge": judge, "url": judge_url}, "judge options")
 
 
 def _read_texts(path: Path) -> list[str]:
@@ -470,8 +468,9 @@ def sae_train_command(
         kept.append(seq)
         total += len(seq.ids)
     sequences = kept
-    try:
-        config = SAEConfig(
+    config = parse_model(
+        SAEConfig,
+        dict(
             d_sae=d_sae,
             expansion=expansion,
             k=k,
@@ -479,9 +478,9 @@ def sae_train_command(
             batch_size=batch_size,
             epochs=epochs,
             seed=seed,
-        )
-    except ValueError as exc:
-        raise EmlabError(f"sae options: {exc}") from exc
+        ),
+        "sae options",
+    )
     with progress("capture", len(sequences), "seq") as bar:
         windows = collect_activations(
             loaded, sequences, [layer], aggregate="tokens", on_batch=lambda n, _t: bar.advance(n)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from emlab.configio import parse_model
+
 
 def judge_command(
     run: Path = typer.Argument(..., help="Run directory (or its emlab.sqlite)."),
@@ -46,8 +48,9 @@ def judge_command(
     spec = judge_model or judge
     if judge_model and not judge_url:
         raise EmlabError("--judge-model needs --judge-url")
-    try:
-        config = JudgeConfig(
+    config = parse_model(
+        JudgeConfig,
+        dict(
             judge=spec,
             url=judge_url,
             concurrency=concurrency,
@@ -59,9 +62,9 @@ def judge_command(
             dtype=dtype,
             device=device,
             metrics=[m.strip() for m in metrics.split(",") if m.strip()],
-        )
-    except ValueError as exc:
-        raise EmlabError(f"judge options: {exc}") from exc
+        ),
+        "judge options",
+    )
     question_set = None
     if questions:
         from emlab.questions import load_question_set
