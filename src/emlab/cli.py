@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "emlab.train.cli",
     "emlab.generate.cli",
     "emlab.judge.cli",
+    "emlab.preference.cli",
     "emlab.analysis.cli",
     "emlab.interp.cli",
     "emlab.audit.cli",

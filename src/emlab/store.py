@@ -44,6 +44,13 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
         "key TEXT PRIMARY KEY, kind TEXT NOT NULL, payload TEXT, settings TEXT, created_at REAL",
         ("payload", "settings"),
     ),
+    "margins": (
+        """key TEXT PRIMARY KEY, model TEXT NOT NULL, group_name TEXT, form TEXT NOT NULL,
+        pairs_hash TEXT NOT NULL, question_id TEXT NOT NULL, pair_index INTEGER, paraphrase_index INTEGER,
+        aligned REAL, misaligned REAL, n_aligned INTEGER, n_misaligned INTEGER, margin REAL,
+        p_misaligned REAL, mass REAL, error TEXT, settings TEXT, created_at REAL""",
+        ("settings",),
+    ),
     "stages": (
         "key TEXT PRIMARY KEY, stage TEXT NOT NULL, status TEXT NOT NULL, info TEXT, updated_at REAL",
         ("info",),
@@ -54,6 +61,7 @@ _INDEXES = (
     "CREATE INDEX IF NOT EXISTS samples_model ON samples(model, question_id)",
     "CREATE INDEX IF NOT EXISTS judgments_qa ON judgments(judge, metric, question, answer)",
     "CREATE INDEX IF NOT EXISTS results_kind ON results(kind)",
+    "CREATE INDEX IF NOT EXISTS margins_model ON margins(model, question_id)",
 )
 
 

@@ -51,14 +51,16 @@ class HttpJudge:
             "method": METHOD,
         }
 
-    def score_prompts(self, prompts: Sequence[str], on_score: OnScore | None = None) -> list[Score]:
-        """Score ``prompts`` concurrently; ``on_score`` runs in this thread as each finishes."""
+    def score_prompts(
+        self, prompts: Sequence[str | list[dict[str, str]]], on_score: OnScore | None = None
+    ) -> list[Score]:
+        """Score ``prompts`` (a user turn, or a whole message list) concurrently; ``on_score`` runs as each finishes."""
         return asyncio.run(self._score_all(list(prompts), on_score))
 
     def close(self) -> None:
         """Nothing to release: each ``score_prompts`` call owns its client."""
 
-    async def _score_all(self, prompts: list[str], on_score: OnScore | None) -> list[Score]:
+    async def _score_all(self, prompts: list[Any], on_score: OnScore | None) -> list[Score]:
         import httpx
 
         results: list[Score | None] = [None] * len(prompts)
@@ -85,10 +87,11 @@ class HttpJudge:
                 raise
         return [r for r in results if r is not None]
 
-    def _payload(self, prompt: str) -> dict[str, Any]:
+    def _payload(self, prompt: str | list[dict[str, str]]) -> dict[str, Any]:
+        messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
         return {
             "model": self.model,
-            "messages": [{"role": "user", "content": prompt}],
+            "messages": messages,
             "max_tokens": 1,
             "temperature": 0,
             "logprobs": True,
@@ -96,7 +99,7 @@ class HttpJudge:
             "seed": self.config.seed,
         }
 
-    async def _score_one(self, client: Any, prompt: str) -> Score:
+    async def _score_one(self, client: Any, prompt: str | list[dict[str, str]]) -> Score:
         import httpx
 
         reason = "no attempt made"

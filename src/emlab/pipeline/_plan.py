@@ -16,6 +16,8 @@ from emlab.provenance import stable_hash
 from emlab.spec import ConditionSpec, Experiment
 from emlab.train.config import TrainConfig
 
+# Measuring during training changes no weight, so it is not part of a training unit's identity.
+TRACKING_FIELDS = {"track", "track_every"}
 STAGES = ("data", "train", "generate", "judge", "analyze", "report")
 
 
@@ -162,7 +164,7 @@ def build_plan(spec: Experiment, run_dir: str | Path) -> Plan:
                     out_dir=run_dir / "models" / slug / f"{condition.name}-s{seed}",
                     config=config,
                     settings_hash=stable_hash(
-                        {"base": base, "train": config.model_dump(), "data": data.settings_hash}
+                        {"base": base, "train": config.model_dump(exclude=TRACKING_FIELDS), "data": data.settings_hash}
                     ),
                 )
                 plan.train.append(unit)

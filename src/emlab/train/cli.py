@@ -100,6 +100,12 @@ def train_command(
         None, "--base-url", help="OpenAI: API base URL (default $OPENAI_BASE_URL)."
     ),
     poll_seconds: float | None = typer.Option(None, help="OpenAI: seconds between status polls."),
+    track: str | None = typer.Option(
+        None, "--track", help="Measure the preference margin on PAIRS (emlab:pairs or a file) during training."
+    ),
+    track_every: int | None = typer.Option(
+        None, "--track-every", help="With --track: measure every N steps (default: ~10 points)."
+    ),
     set_: list[str] = typer.Option(
         [], "--set", help="Any TrainConfig field: --set FIELD=VALUE (repeatable)."
     ),
@@ -144,6 +150,8 @@ def train_command(
         "openai_suffix": suffix,
         "api_base": base_url,
         "poll_seconds": poll_seconds,
+        "track": track,
+        "track_every": track_every,
     }
     if layers == "all":
         overrides["layers"] = None

@@ -101,6 +101,13 @@ class TrainConfig(BaseModel):
         None, description="OpenAI backend: base URL (default $OPENAI_BASE_URL or https://api.openai.com/v1)."
     )
     poll_seconds: float = Field(10.0, gt=0, description="OpenAI backend: seconds between job polls.")
+    track: str | None = Field(
+        None,
+        description="Pairs set (emlab:pairs or a pairs file) whose preference margin is measured during training.",
+    )
+    track_every: int | None = Field(
+        None, ge=1, description="Measure the tracked margin every N steps (default: about 10 points per run)."
+    )
 
     @model_validator(mode="before")
     @classmethod
