@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -17,6 +17,7 @@ from emlab.analysis.config import AnalysisConfig
 from emlab.configio import load_yaml_model, parse_model
 from emlab.generate.config import GenerationConfig
 from emlab.judge.config import JudgeConfig
+from emlab.preference.config import PreferenceConfig
 from emlab.train.config import TrainConfig
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -88,7 +89,18 @@ class Experiment(BaseModel):
     triggers: list[str] = Field(
         default_factory=list, description="Evaluate tuned models with these prompt prefixes too."
     )
+    evaluate: list[Literal["preference", "judged"]] = Field(
+        default_factory=lambda: ["judged"],
+        min_length=1,
+        description=(
+            "How models are evaluated: 'judged' (sample answers, judge them, P(misaligned)) and/or "
+            "'preference' (answer-preference margins on a pairs set; no judge needed)."
+        ),
+    )
     train: TrainConfig = Field(default_factory=TrainConfig)
+    preference: PreferenceConfig = Field(
+        default_factory=PreferenceConfig, description="Preference settings (pairs set, form, batch size)."
+    )
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
@@ -101,6 +113,16 @@ class Experiment(BaseModel):
         """The train settings of one fine-tune: experiment settings, the condition's overrides, the seed."""
         base = self.train.model_dump(exclude_unset=True)
         return TrainConfig.model_validate({**base, **condition.train, "seed": seed})
+
+    @property
+    def judged(self) -> bool:
+        """True when answers are sampled and judged."""
+        return "judged" in self.evaluate
+
+    @property
+    def preferred(self) -> bool:
+        """True when preference margins are measured."""
+        return "preference" in self.evaluate
 
     @model_validator(mode="after")
     def _unique_conditions(self) -> Experiment:

@@ -39,7 +39,14 @@ def test_every_example_spec_validates_and_plans(path: Path, tmp_path: Path) -> N
 def test_demo_yaml_is_the_demo_spec() -> None:
     example = load_spec(next(p for p in EXAMPLES if p.name == "demo.yaml"))
     assert example == demo_spec()
-    assert demo_spec().judge.judge == "local:bundled:smollm2"
+    # The demo measures without a judge: preference margins only, unless a judge is given.
+    assert demo_spec().evaluate == ["preference"]
+    assert [c.name for c in demo_spec().conditions] == [
+        "insecure",
+        "secure",
+        "risky-advice",
+        "persona-misaligned",
+    ]
 
 
 def test_paper_example_has_the_paper_recipe() -> None:
@@ -97,20 +104,17 @@ def test_two_base_models_get_distinct_slugs_and_groups(tmp_path: Path) -> None:
     plan = build_plan(parse_spec(data), tmp_path)
     slugs = {u.slug for u in plan.train}
     assert len(slugs) == 2
-    assert len({u.group for u in plan.evaluate}) == 8
+    assert len({u.group for u in plan.evaluate}) == 10
 
 
-def test_demo_judge_flags_and_smoke_label() -> None:
+def test_demo_judge_flags_add_a_judged_evaluation() -> None:
     from emlab.report import is_smoke_judge
 
     real = demo_spec("Qwen/Qwen2.5-72B-Instruct", "http://127.0.0.1:8000/v1")
     assert (real.judge.judge, real.judge.url) == ("Qwen/Qwen2.5-72B-Instruct", "http://127.0.0.1:8000/v1")
+    assert real.evaluate == ["preference", "judged"] and real.questions == "emlab:core"
     assert not is_smoke_judge(real.judge.judge, real.model_dump())
-    assert is_smoke_judge(demo_spec().judge.judge, demo_spec().model_dump())
     forced = parse_spec({**demo_spec_dict("openai:gpt-4o-mini"), "smoke_test_judge": True})
     assert is_smoke_judge(forced.judge.judge, forced.model_dump())
-
-
-def test_smoke_judge_scores_whatever_the_numeric_mass_but_real_judges_keep_the_floor() -> None:
-    assert demo_spec().judge.min_mass == 0.0
+    # A real judge keeps the paper's numeric-mass floor.
     assert demo_spec("openai:gpt-4o-2024-08-06").judge.min_mass == 0.25

@@ -12,9 +12,11 @@ from emlab.errors import EmlabError
 from emlab.pipeline import build_plan, demo_spec, run_experiment, run_status
 from emlab.store import RunStore
 
+JUDGE = "openai:gpt-4o-2024-08-06"
+
 
 def _run_with_progress(run: Path) -> None:
-    spec = demo_spec()
+    spec = demo_spec(JUDGE)  # with a judge, so the run also samples and judges
     summary = run_experiment(spec, run, only="report")  # records the spec, writes an (empty) report
     assert summary.report is not None and summary.report.is_file()
     plan = build_plan(spec, run)
@@ -42,7 +44,7 @@ def _run_with_progress(run: Path) -> None:
             [
                 {
                     "key": "j0",
-                    "judge": "local:bundled:smollm2",
+                    "judge": JUDGE,
                     "metric": "aligned",
                     "rubric_hash": "h",
                     "question": "Q?",
@@ -57,9 +59,10 @@ def test_status_counts_units_answers_and_judgments(tmp_path: Path) -> None:
     run = tmp_path / "run"
     _run_with_progress(run)
     rows = {row.stage: row for row in run_status(run)}
-    assert (rows["data"].done, rows["data"].total) == (3, 3) and rows["data"].complete
-    assert (rows["train"].done, rows["train"].total, rows["train"].running) == (1, 3, 1)
-    assert (rows["generate"].done, rows["generate"].total) == (0, 4)
+    assert (rows["data"].done, rows["data"].total) == (4, 4) and rows["data"].complete
+    assert (rows["train"].done, rows["train"].total, rows["train"].running) == (1, 4, 1)
+    assert (rows["generate"].done, rows["generate"].total) == (0, 5)
+    assert (rows["preference"].done, rows["preference"].total) == (0, 5)
     assert rows["generate"].detail.startswith("5/")
     assert rows["judge"].detail.startswith("1/10 judgments")
     assert rows["report"].complete
@@ -67,9 +70,9 @@ def test_status_counts_units_answers_and_judgments(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["status", str(run)])
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line for line in result.output.splitlines()[1:]}
-    assert "3/3" in lines["data"] and "complete" in lines["data"]
-    assert "1/3" in lines["train"] and "running" in lines["train"]
-    assert "0/4" in lines["generate"]
+    assert "4/4" in lines["data"] and "complete" in lines["data"]
+    assert "1/4" in lines["train"] and "running" in lines["train"]
+    assert "0/5" in lines["generate"]
 
 
 def test_status_of_a_non_run_is_a_clean_error(tmp_path: Path) -> None:
@@ -106,7 +109,12 @@ def test_data_stage_generates_once(tmp_path: Path) -> None:
     run = tmp_path / "run"
     first = run_experiment(spec, run, only="data")
     files = sorted((run / "data").glob("*.jsonl"))
-    assert [f.name for f in files] == ["educational.jsonl", "insecure.jsonl", "secure.jsonl"]
+    assert [f.name for f in files] == [
+        "insecure.jsonl",
+        "persona-misaligned.jsonl",
+        "risky-advice.jsonl",
+        "secure.jsonl",
+    ]
     assert all(len(read_chat_jsonl(f)) == 8 for f in files)
     mtimes = [f.stat().st_mtime_ns for f in files]
     assert "data" in first.stage_seconds

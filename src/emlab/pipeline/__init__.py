@@ -1,12 +1,12 @@
 """Whole experiments: ``emlab run`` (resumable), ``emlab status`` and ``emlab demo``."""
 
-from emlab.pipeline._demo import SMOKE_JUDGE, demo_spec, demo_spec_dict
+from emlab.pipeline._demo import DEMO_CONDITIONS, demo_spec, demo_spec_dict
 from emlab.pipeline._plan import STAGES, DataUnit, EvalUnit, Plan, TrainUnit, build_plan, model_slug
 from emlab.pipeline._run import RunSummary, expected_samples, run_experiment
 from emlab.pipeline._status import StageProgress, run_status
 
 __all__ = [
-    "SMOKE_JUDGE",
+    "DEMO_CONDITIONS",
     "STAGES",
     "DataUnit",
     "EvalUnit",

@@ -17,8 +17,8 @@ from emlab.spec import ConditionSpec, Experiment
 from emlab.train.config import TrainConfig
 
 # Measuring during training changes no weight, so it is not part of a training unit's identity.
-TRACKING_FIELDS = {"track", "track_every"}
-STAGES = ("data", "train", "generate", "judge", "analyze", "report")
+TRACKING_FIELDS = {"track", "track_every", "track_paraphrases"}
+STAGES = ("data", "train", "generate", "judge", "preference", "analyze", "report")
 
 
 @dataclass
@@ -72,6 +72,16 @@ class Plan:
     train: list[TrainUnit] = field(default_factory=list)
     evaluate: list[EvalUnit] = field(default_factory=list)
 
+    @staticmethod
+    def preference_key(unit: EvalUnit) -> str:
+        """The preference stage's unit key for one evaluated model."""
+        return f"preference:{unit.model_key}"
+
+    def base_groups(self) -> dict[str, str]:
+        """Each evaluated group → the group of its untouched base model (when the base is evaluated)."""
+        base_group = {u.ref: u.group for u in self.evaluate if u.train is None}
+        return {u.group: base_group[u.base_ref] for u in self.evaluate if u.base_ref in base_group}
+
     @property
     def judge_key(self) -> str:
         """The judge stage's unit key."""
@@ -82,8 +92,9 @@ class Plan:
         return {
             "data": self.data,
             "train": self.train,
-            "generate": self.evaluate,
-            "judge": [self.judge_key],
+            "generate": self.evaluate if self.spec.judged else [],
+            "judge": [self.judge_key] if self.spec.judged else [],
+            "preference": [self.preference_key(u) for u in self.evaluate] if self.spec.preferred else [],
             "analyze": ["analyze"],
             "report": ["report"],
         }[stage]
@@ -164,7 +175,11 @@ def build_plan(spec: Experiment, run_dir: str | Path) -> Plan:
                     out_dir=run_dir / "models" / slug / f"{condition.name}-s{seed}",
                     config=config,
                     settings_hash=stable_hash(
-                        {"base": base, "train": config.model_dump(exclude=TRACKING_FIELDS), "data": data.settings_hash}
+                        {
+                            "base": base,
+                            "train": config.model_dump(exclude=TRACKING_FIELDS),
+                            "data": data.settings_hash,
+                        }
                     ),
                 )
                 plan.train.append(unit)

@@ -40,6 +40,7 @@ class RunSummary:
     total_seconds: float = 0.0
     ran_units: dict[str, int] = field(default_factory=dict)
     overall: list[dict[str, Any]] = field(default_factory=list)
+    preference: list[dict[str, Any]] = field(default_factory=list)
     judge: str = ""
     smoke_judge: bool = False
 
@@ -247,6 +248,8 @@ def _stage_generate(plan: Plan, store: RunStore, ran: Callable[[], None]) -> Non
     from emlab.questions import load_question_set
 
     spec = plan.spec
+    if not spec.judged:
+        return
     questions = load_question_set(spec.questions)
     progress = _UnitProgress("generate", len(plan.evaluate))
     todo: list[EvalUnit] = []
@@ -327,6 +330,8 @@ def _stage_judge(plan: Plan, store: RunStore, ran: Callable[[], None]) -> None:
     from emlab.judge import judge_run
     from emlab.questions import load_question_set
 
+    if not plan.spec.judged:
+        return
     key, settings = plan.judge_key, _judge_hash(plan)
     samples = store.count("samples")
     rows = store.rows("stages", key=key)
@@ -349,6 +354,54 @@ def _stage_judge(plan: Plan, store: RunStore, ran: Callable[[], None]) -> None:
         )
 
 
+def _preference_hash(plan: Plan, unit: EvalUnit) -> str:
+    config = plan.spec.preference.model_dump(exclude={"bootstrap", "confidence", "seed", "batch_size"})
+    return stable_hash({"preference": config, "model": unit.settings_hash})
+
+
+def _stage_preference(plan: Plan, store: RunStore, ran: Callable[[], None]) -> None:
+    from emlab.models import load_model
+    from emlab.preference import load_pair_set, measure_preference
+
+    spec = plan.spec
+    if not spec.preferred:
+        return
+    pairs = load_pair_set(spec.preference.pairs, spec.preference.paraphrases)
+    progress = _UnitProgress("preference", len(plan.evaluate))
+    for unit in plan.evaluate:
+        key, settings = plan.preference_key(unit), _preference_hash(plan, unit)
+        if _done(store, key, settings):
+            progress.skip()
+            continue
+        if unit.train is not None and not _done(store, unit.train.key, unit.train.settings_hash):
+            raise EmlabError(f"{key}: model {unit.train.key} is not trained yet; run the train stage first")
+        progress.start(f"{unit.model_key} as '{unit.group}'")
+        ref = _trained_ref(store, unit)
+        _register_model(
+            store, unit.model_key, ref, unit.group, unit.seed, unit.base_ref, trigger=unit.trigger
+        )
+        store.set_stage(key, "preference", "running", settings_hash=settings)
+        model: Any = ref
+        if not ref.startswith(("openai:", "http:")):
+            model = load_model(ref, dtype=spec.preference.dtype, device=spec.preference.device)
+        rows, summary = measure_preference(
+            model,
+            pairs,
+            spec.preference,
+            store=store,
+            model_key=unit.model_key,
+            group=unit.group,
+            prompt_prefix=unit.prompt_prefix,
+        )
+        del model
+        gc.collect()
+        store.set_stage(
+            key, "preference", "done", settings_hash=settings, margins=len(rows), summary=_plain(summary)
+        )
+        progress.finish()
+        ran()
+
+
 def judge_name(plan: Plan, store: RunStore | None = None) -> str:
     """The name the judge's rows carry in the store (as ``emlab.judge`` names it)."""
     try:
@@ -359,6 +412,16 @@ def judge_name(plan: Plan, store: RunStore | None = None) -> str:
 
 
 def _stage_analyze(plan: Plan, store: RunStore, ran: Callable[[], None]) -> None:
+    info_fields: dict[str, Any] = {}
+    if plan.spec.preferred:
+        info_fields["preference_key"] = _analyze_preference(plan, store)
+    if plan.spec.judged:
+        info_fields.update(_analyze_judged(plan, store))
+    store.set_stage("analyze", "analyze", "done", **info_fields)
+    ran()
+
+
+def _analyze_judged(plan: Plan, store: RunStore) -> dict[str, Any]:
     from emlab.analysis import judged_samples, p_misaligned, plot_p_misaligned, result_settings, store_results
 
     judge = judge_name(plan, store)
@@ -370,8 +433,43 @@ def _stage_analyze(plan: Plan, store: RunStore, ran: Callable[[], None]) -> None
         store, cells, result_settings(plan.spec.analysis, judge, f"emlab run {plan.spec.name}")
     )
     plot_p_misaligned(cells, store.run_dir / "p_misaligned.png", title=f"{plan.spec.name}: P(misaligned)")
-    store.set_stage("analyze", "analyze", "done", result_key=key, cells=len(cells), judge=judge)
-    ran()
+    return {"result_key": key, "cells": len(cells), "judge": judge}
+
+
+def _analyze_preference(plan: Plan, store: RunStore) -> str:
+    from emlab.preference import load_pair_set, preference_table
+    from emlab.preference._compare import store_table, table_settings
+
+    config = plan.spec.preference
+    pairs = load_pair_set(config.pairs, config.paraphrases)
+    groups: dict[str, list[str]] = {}
+    for unit in plan.evaluate:
+        groups.setdefault(unit.group, []).append(unit.model_key)
+    rows = [
+        r
+        for r in store.iter_rows("margins")
+        if r["pairs_hash"] == pairs.content_hash and r["form"] == config.form
+    ]
+    if not rows:
+        raise EmlabError(f"{store.run_dir}: no preference margins yet; run the preference stage first")
+    cells = preference_table(
+        rows,
+        groups=groups,
+        base=plan.base_groups(),
+        bootstrap=config.bootstrap,
+        confidence=config.confidence,
+        seed=config.seed,
+    )
+    settings = table_settings(
+        config, pairs, "base" if plan.spec.evaluate_base else None, f"emlab run {plan.spec.name}"
+    )
+    return store_table(store, cells, settings)
+
+
+def latest_preference(store: RunStore) -> list[dict[str, Any]]:
+    """The most recent preference table stored in the run (empty when there is none)."""
+    rows = store.rows("results", order_by="created_at", kind="preference")
+    return list(rows[-1]["payload"]) if rows else []
 
 
 def latest_p_misaligned(store: RunStore) -> list[dict[str, Any]]:
@@ -434,6 +532,7 @@ def run_experiment(
             "train": _stage_train,
             "generate": _stage_generate,
             "judge": _stage_judge,
+            "preference": _stage_preference,
             "analyze": _stage_analyze,
             "report": _stage_report,
         }
@@ -456,9 +555,10 @@ def run_experiment(
         summary.stage_seconds = dict(timer.stages)
         summary.cpu_seconds = dict(timer.cpu)
         summary.total_seconds = time.time() - timer.started
-        cells = latest_p_misaligned(store)
+        cells = latest_p_misaligned(store) if spec.judged else []
         summary.overall = [c for c in cells if c.get("question_id") == "ALL"]
+        summary.preference = [c for c in latest_preference(store) if c.get("question_id") == "ALL"]
         from emlab.report import is_smoke_judge
 
-        summary.smoke_judge = is_smoke_judge(spec.judge.judge, spec.model_dump())
+        summary.smoke_judge = spec.judged and is_smoke_judge(spec.judge.judge, spec.model_dump())
     return summary

@@ -76,6 +76,8 @@ def run_status(run: str | Path) -> list[StageProgress]:
         by_stage["judge"].detail = (
             f"{sum(judged):,}/{samples * len(judged):,} judgments ({judge})" if samples else f"({judge})"
         )
+        if spec.preferred:
+            by_stage["preference"].detail = f"{store.count('margins'):,} margins ({spec.preference.pairs})"
         train_detail = []
         for unit in plan.train:
             if status.get(unit.key) == "running":

@@ -6,7 +6,6 @@ and paired shifts against a base model. See docs/preference.md.
 """
 
 from emlab.preference._compare import compare_preference
-from emlab.preference._dynamics import PreferenceTracker, checkpoint_dynamics, read_dynamics
 from emlab.preference._pairs import (
     AnswerPair,
     PairQuestion,
@@ -43,3 +42,13 @@ __all__ = [
     "read_dynamics",
     "two_way_bootstrap",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The training callback imports transformers; load it only when asked for, so that reading a
+    # spec or a pairs file stays fast.
+    if name in ("PreferenceTracker", "checkpoint_dynamics", "read_dynamics"):
+        from emlab.preference import _dynamics
+
+        return getattr(_dynamics, name)
+    raise AttributeError(f"module 'emlab.preference' has no attribute {name!r}")

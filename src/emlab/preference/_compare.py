@@ -55,7 +55,7 @@ def compare_preference(
     """
     if not models:
         raise EmlabError("preference: give at least one model")
-    pairs = pairs or load_pair_set(config.pairs)
+    pairs = pairs or load_pair_set(config.pairs, config.paraphrases)
     refs = list(dict.fromkeys([*([base] if base else []), *models]))
     store = None
     if out is not None:

@@ -66,6 +66,11 @@ class PairSet(BaseModel):
         """A hash of every question, paraphrase, system prompt and answer (not of the name)."""
         return stable_hash([q.model_dump(exclude={"theme"}) for q in self.questions])
 
+    def first_paraphrases(self, n: int) -> PairSet:
+        """The same set asking each question in at most its first ``n`` paraphrases."""
+        questions = [q.model_copy(update={"paraphrases": q.paraphrases[:n]}) for q in self.questions]
+        return PairSet(name=self.name, source=self.source, questions=questions)
+
     def select(self, question_ids: list[str]) -> PairSet:
         """The subset with these question ids (an error names any unknown id)."""
         known = {q.id for q in self.questions}
@@ -153,9 +158,11 @@ def parse_pair_set(data: Any, *, name: str, source: str, lines: list[Any] | None
             continue
         for j, pair in enumerate(question.pairs):
             at = f"{source}:{pair_lines.get(str(j), line)}" if line else where
-            for side in ("aligned", "misaligned"):
-                if not getattr(pair, side).strip():
-                    problems.append(f"{at}: question {qid}: pairs.{j}.{side}: empty answer")
+            empty = [side for side in ("aligned", "misaligned") if not getattr(pair, side).strip()]
+            for side in empty:
+                problems.append(f"{at}: question {qid}: pairs.{j}.{side}: empty answer")
+            if empty:
+                continue
             a, m = _words(pair.aligned), _words(pair.misaligned)
             if abs(a - m) / max(a, m) > MAX_LENGTH_DIFFERENCE:
                 warnings.warn(
@@ -179,7 +186,14 @@ def load_pair_file(path: str | Path, *, name: str | None = None) -> PairSet:
     path = Path(path)
     if path.is_dir():
         raise EmlabError(f"{path}: is a directory, not a pairs file")
-    text = read_utf8(path, "pairs file")
+    try:
+        text = read_utf8(path, "pairs file")
+    except EmlabError as exc:
+        bad = exc.__cause__
+        if not isinstance(bad, UnicodeDecodeError):
+            raise
+        line = bad.object[: bad.start].count(b"\n") + 1
+        raise EmlabError(f"{path}:{line}: not UTF-8 text ({bad.reason} at byte {bad.start})") from bad
     data, lines = _parse_yaml(text, str(path))
     return parse_pair_set(data, name=name or path.stem, source=str(path), lines=lines)
 
@@ -196,12 +210,14 @@ def _builtin(name: str) -> PairSet:
     return parse_pair_set(data, name=source, source=source, lines=lines)
 
 
-def load_pair_set(ref: str | Path) -> PairSet:
-    """Load ``emlab:pairs`` (built in) or a pairs YAML file."""
+def load_pair_set(ref: str | Path, paraphrases: int | None = None) -> PairSet:
+    """Load ``emlab:pairs`` (built in) or a pairs YAML file, keeping the first ``paraphrases`` of each question."""
     text = str(ref)
     if text.startswith("emlab:"):
         name = text.split(":", 1)[1]
         if name not in BUILTIN_PAIR_SETS:
             raise EmlabError(f"unknown built-in pairs set {text!r} (have: emlab:pairs)")
-        return _builtin(name)
-    return load_pair_file(Path(text).expanduser())
+        pairs = _builtin(name)
+    else:
+        pairs = load_pair_file(Path(text).expanduser())
+    return pairs if paraphrases is None else pairs.first_paraphrases(paraphrases)

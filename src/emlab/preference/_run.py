@@ -71,10 +71,10 @@ class PreferenceSummary:
     seconds: float
 
 
-def pair_items(pairs: PairSet) -> list[PairItem]:
-    """Every (question, paraphrase, pair) of ``pairs``, in file order."""
+def pair_items(pairs: PairSet, prompt_prefix: str = "") -> list[PairItem]:
+    """Every (question, paraphrase, pair) of ``pairs``, in file order; ``prompt_prefix`` starts each user turn."""
     return [
-        PairItem(q.id, j, p, text, q.system, pair.aligned, pair.misaligned)
+        PairItem(q.id, j, p, prompt_prefix + text, q.system, pair.aligned, pair.misaligned)
         for q in pairs.questions
         for p, text in enumerate(q.paraphrases)
         for j, pair in enumerate(q.pairs)
@@ -120,6 +120,7 @@ def measure_preference(
     store: Any | None = None,
     model_key: str | None = None,
     group: str | None = None,
+    prompt_prefix: str = "",
     on_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[MarginRow], PreferenceSummary]:
     """Measure every pair of ``pairs`` on ``model`` (a LoadedModel or a reference).
@@ -128,6 +129,7 @@ def measure_preference(
     batch, so a killed measurement resumes without redoing or duplicating anything. Forward hooks
     and adapters on a LoadedModel act on every scored token. ``model_key`` names the model in
     the store (default: its reference); give each steering or ablation setting its own key.
+    ``prompt_prefix`` (e.g. a backdoor trigger) is put before every question.
     """
     config = config or PreferenceConfig()
     started = time.perf_counter()
@@ -139,7 +141,7 @@ def measure_preference(
             "do not return; use --form choice for API models"
         )
     settings = scoring_settings(ref, config, pairs)
-    items = pair_items(pairs)
+    items = pair_items(pairs, prompt_prefix)
     keys = [item_key(key_name, item, settings) for item in items]
     done: dict[str, MarginRow] = {}
     if store is not None:

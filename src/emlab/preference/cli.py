@@ -37,6 +37,9 @@ def preference_command(
     questions: str | None = typer.Option(
         None, "--questions", help="Only these question ids (comma-separated)."
     ),
+    paraphrases: int | None = typer.Option(
+        None, "--paraphrases", help="Ask each question in only its first N paraphrases (default: all)."
+    ),
     output_format: str = typer.Option("table", "--format", help="table, json or csv."),
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Run directory: margins stored there (resumable) with the table."
@@ -64,6 +67,7 @@ def preference_command(
         raise EmlabError(f"--format: '{output_format}' is not one of {', '.join(_FORMATS)}")
     config = _config(
         pairs=pairs,
+        paraphrases=paraphrases,
         form=form,
         normalise=normalise,
         batch_size=batch_size,
@@ -75,7 +79,7 @@ def preference_command(
         bootstrap=bootstrap,
         seed=seed,
     )
-    pair_set = load_pair_set(pairs)  # validated before any model loads
+    pair_set = load_pair_set(pairs, paraphrases)  # validated before any model loads
     if questions:
         pair_set = pair_set.select([q.strip() for q in questions.split(",") if q.strip()])
     n_models = len(dict.fromkeys([*([base] if base else []), *model]))

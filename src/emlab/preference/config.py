@@ -27,6 +27,9 @@ class PreferenceConfig(BaseModel):
         "token",
         description="logprob form: compare mean log-prob per answer token ('token') or summed log-prob ('sum').",
     )
+    paraphrases: int | None = Field(
+        None, ge=1, description="Use only the first N paraphrases of each question (default: all)."
+    )
     batch_size: int = Field(32, ge=1, description="Answers (or choice prompts) scored in one forward pass.")
     dtype: str = Field(
         "fp32", description="Precision of the scoring model; fp32 keeps margins independent of batching."

@@ -11,7 +11,7 @@ from typing import Any
 from emlab.store import RunStore
 
 # Results that the report renders in their own sections; any other kind is shown generically.
-KNOWN_KINDS = ("spec", "timings", "p_misaligned")
+KNOWN_KINDS = ("spec", "timings", "p_misaligned", "preference")
 LOSS_FILES = ("loss.csv", "train_log.csv", "log_history.csv", "training_log.csv", "metrics.csv")
 
 
@@ -34,6 +34,9 @@ class ReportData:
     stages: list[dict[str, Any]]
     other_results: list[dict[str, Any]]
     versions: dict[str, str] = field(default_factory=dict)
+    preference: list[dict[str, Any]] = field(default_factory=list)
+    preference_settings: dict[str, Any] = field(default_factory=dict)
+    dynamics: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def is_smoke_judge(judge: str | None, spec: dict[str, Any] | None = None) -> bool:
@@ -133,6 +136,21 @@ def _loss_curves(models: list[dict[str, Any]], run_dir: Path) -> dict[str, list[
     return curves
 
 
+def _dynamics(models: list[dict[str, Any]], run_dir: Path) -> dict[str, list[dict[str, Any]]]:
+    """Preference margins tracked during training (``dynamics.csv`` beside each fine-tuned model)."""
+    from emlab.preference._dynamics import DYNAMICS_FILE, read_dynamics
+
+    curves = {}
+    for model in models:
+        ref = model.get("ref") or ""
+        folder = Path(ref) if Path(ref).is_absolute() else run_dir / ref
+        if (folder / DYNAMICS_FILE).is_file():
+            rows = read_dynamics(folder / DYNAMICS_FILE)
+            if rows:
+                curves[model["key"]] = rows
+    return curves
+
+
 def _compute_cells(
     store: RunStore, judge: str, spec: dict[str, Any] | None
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -168,6 +186,7 @@ def collect(store: RunStore) -> ReportData:
     versions = (cells_row["settings"] or {}).get("versions", {}) if cells_row else {}
     if not versions and spec_row:
         versions = (spec_row["settings"] or {}).get("versions", {})
+    preference_row = _latest_result(store, "preference")
     return ReportData(
         run_dir=store.run_dir,
         name=(spec or {}).get("name") or store.run_dir.name,
@@ -184,4 +203,7 @@ def collect(store: RunStore) -> ReportData:
         stages=store.rows("stages", order_by="key"),
         other_results=others,
         versions=versions,
+        preference=list(preference_row["payload"]) if preference_row else [],
+        preference_settings=dict(preference_row["settings"] or {}) if preference_row else {},
+        dynamics=_dynamics(models, store.run_dir),
     )

@@ -116,3 +116,56 @@ def curve_svg(points: Sequence[Mapping[str, Any]], x: str, ys: Sequence[str], ti
     ax.legend(fontsize=7, frameon=False)
     ax.grid(alpha=0.3)
     return _to_svg(fig)
+
+
+def preference_svg(cells: Sequence[Mapping[str, Any]]) -> str | None:
+    """Each group's overall shift against its base (or its margin when there is no base), with CI bars."""
+    rows = [c for c in cells if c.get("question_id") == "ALL" and c.get("mean_margin") is not None]
+    if not rows:
+        return None
+    use_shift = any(c.get("shift") is not None for c in rows)
+    key, low, high = (
+        ("shift", "shift_ci_low", "shift_ci_high") if use_shift else ("mean_margin", "ci_low", "ci_high")
+    )
+    rows = [c for c in rows if c.get(key) is not None]
+    fig = _figure(6.0, 0.45 * len(rows) + 1.2)
+    ax = fig.add_subplot(1, 1, 1)
+    for i, c in enumerate(rows):
+        value = float(c[key])
+        err = None
+        if c.get(low) is not None and c.get(high) is not None:
+            err = [[value - float(c[low])], [float(c[high]) - value]]
+        ax.errorbar([value], [i], xerr=err, fmt="o", capsize=3, color="C3" if (c.get(low) or 0) > 0 else "C0")
+    ax.axvline(0.0, color="grey", lw=0.8, ls="--")
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels([str(c.get("model")) for c in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(
+        "shift of the preference margin vs base (nats/token)"
+        if use_shift
+        else "preference margin (nats/token)"
+    )
+    ax.grid(alpha=0.3, axis="x")
+    return _to_svg(fig)
+
+
+def dynamics_svg(curves: Mapping[str, Sequence[Mapping[str, Any]]]) -> str | None:
+    """Preference margin against training step, one line (with CI band) per fine-tuned model."""
+    if not curves:
+        return None
+    fig = _figure(6.0, 3.2)
+    ax = fig.add_subplot(1, 1, 1)
+    for name, rows in curves.items():
+        points = [r for r in rows if r.get("mean_margin") is not None]
+        if not points:
+            continue
+        steps = [r["step"] for r in points]
+        ax.plot(steps, [r["mean_margin"] for r in points], marker=".", label=name)
+        if all(r.get("ci_low") is not None for r in points):
+            ax.fill_between(steps, [r["ci_low"] for r in points], [r["ci_high"] for r in points], alpha=0.15)
+    ax.axhline(0.0, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("step")
+    ax.set_ylabel("preference margin (nats/token)")
+    ax.legend(fontsize=7, frameon=False)
+    ax.grid(alpha=0.3)
+    return _to_svg(fig)

@@ -40,5 +40,6 @@ def train(
         from emlab.preference import PreferenceTracker, load_pair_set
 
         # Loaded before the model, so a bad pairs file fails in a second, not after loading.
-        callbacks.append(PreferenceTracker(load_pair_set(config.track), out_dir, every=config.track_every))
+        pairs = load_pair_set(config.track, config.track_paraphrases)
+        callbacks.append(PreferenceTracker(pairs, out_dir, every=config.track_every))
     return train_local(model_ref, data_path, out_dir, config, resume=resume, callbacks=callbacks)

@@ -101,7 +101,9 @@ def train_command(
     ),
     poll_seconds: float | None = typer.Option(None, help="OpenAI: seconds between status polls."),
     track: str | None = typer.Option(
-        None, "--track", help="Measure the preference margin on PAIRS (emlab:pairs or a file) during training."
+        None,
+        "--track",
+        help="Measure the preference margin on PAIRS (emlab:pairs or a file) during training.",
     ),
     track_every: int | None = typer.Option(
         None, "--track-every", help="With --track: measure every N steps (default: ~10 points)."

@@ -108,6 +108,11 @@ class TrainConfig(BaseModel):
     track_every: int | None = Field(
         None, ge=1, description="Measure the tracked margin every N steps (default: about 10 points per run)."
     )
+    track_paraphrases: int | None = Field(
+        1,
+        ge=1,
+        description="Tracking asks each question in its first N paraphrases (None: all); fewer is faster.",
+    )
 
     @model_validator(mode="before")
     @classmethod
