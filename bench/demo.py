@@ -28,9 +28,6 @@ def main() -> None:
     from emlab.store import RunStore
 
     data = demo_spec_dict(n=16 if args.small else 48)
-    if args.small:
-        data["generation"].update(max_new_tokens=32, samples_per_paraphrase=1)
-        data["analysis"]["min_answers"] = 1
     spec = parse_spec(data, "bench")
     out = args.out or Path(tempfile.mkdtemp(prefix="emlab-bench-demo-"))
     started = time.perf_counter()
@@ -44,17 +41,22 @@ def main() -> None:
     with RunStore(out) as store:
         answers = store.count("samples")
         judgments = store.count("judgments")
+        margins = store.count("margins")
     shares = {stage: secs / wall for stage, secs in first.stage_seconds.items()}
     print(f"demo{' (small)' if args.small else ''} in {out}: wall {wall:.1f} s")
     for stage, secs in first.stage_seconds.items():
         cpu = first.cpu_seconds.get(stage, 0.0)
         print(f"  {stage:<9} {secs:7.1f} s  {100 * shares[stage]:5.1f} %   cpu {cpu:7.1f} s")
-    print(
-        f"  answers {answers}, {answers / max(first.stage_seconds.get('generate', 0), 1e-9):.2f} answers/s generating"
-    )
-    print(
-        f"  judgments {judgments}, {judgments / max(first.stage_seconds.get('judge', 0), 1e-9):.2f} judgments/s"
-    )
+    if margins:
+        rate = margins / max(first.stage_seconds.get("preference", 0), 1e-9)
+        print(f"  margins {margins}, {rate:.2f} pairs/s in the preference stage")
+    if answers:
+        rate = answers / max(first.stage_seconds.get("generate", 0), 1e-9)
+        print(f"  answers {answers}, {rate:.2f} answers/s generating")
+    if judgments:
+        print(f"  judgments {judgments}, {judgments / max(first.stage_seconds.get('judge', 0), 1e-9):.2f} judgments/s")
+    for cell in first.preference:
+        print(f"  {cell['model']:<20} shift {cell.get('shift')!s:>8}  CI {cell.get('shift_ci_low')} … {cell.get('shift_ci_high')}")
     print(f"re-run (resume, nothing to do): {rerun:.2f} s = {rerun / wall:.4f} × the full run")
     result = {
         "bench": "demo",
@@ -63,6 +65,7 @@ def main() -> None:
         "stage_s": {k: round(v, 2) for k, v in first.stage_seconds.items()},
         "stage_share": {k: round(v, 4) for k, v in shares.items()},
         "stage_cpu_s": {k: round(v, 2) for k, v in first.cpu_seconds.items()},
+        "margins": margins,
         "answers": answers,
         "judgments": judgments,
         "rerun_s": round(rerun, 3),
