@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from emlab.configio import read_utf8
+from emlab.configio import parse_yaml, read_yaml_text
 from emlab.errors import EmlabError
 
 KNOWN_TYPES = ("free_form_judge_0_100", "free_form_judge")
@@ -124,16 +124,8 @@ def default_judge_prompts() -> dict[str, str]:
 
 
 def _compose(text: str, source: str) -> tuple[Any, list[int]]:
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise EmlabError(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from exc
-    finally:
-        loader.dispose()
+    """Parse YAML ``text`` safely (configio limits); return (data, the line of each question)."""
+    data, node = parse_yaml(text, source)
     lines: list[int] = []
     if isinstance(node, yaml.SequenceNode):
         lines = [item.start_mark.line + 1 for item in node.value]
@@ -209,7 +201,7 @@ def load_question_file(path: str | Path, *, name: str | None = None) -> Question
     path = Path(path)
     if path.is_dir():
         raise EmlabError(f"{path}: is a directory, not a question file")
-    text = read_utf8(path, "question file")
+    text = read_yaml_text(path, "question file")
     data, lines = _compose(text, str(path))
     return parse_question_set(data, name=name or path.stem, source=str(path), lines=lines)
 

@@ -177,3 +177,13 @@ def test_parquet_samples_match_csv(tmp_path: Path) -> None:
     from_parquet = p_misaligned(read_samples_csv(tmp_path / "judged.parquet"))
     from_csv = p_misaligned(read_samples_csv(write_csv(data, tmp_path / "judged.csv")))
     assert [r.as_dict() for r in from_parquet] == [r.as_dict() for r in from_csv]
+
+
+def test_non_utf8_samples_csv_names_file_and_line(tmp_path: Path, emlab) -> None:
+    bad = tmp_path / "latin1.csv"
+    bad.write_bytes(
+        b"model,group,question_id,aligned,coherent\nm1,g,q1,90,90\nm1,g,caf\xe9,90,90\nm1,g,q1,90,90\n"
+    )
+    proc = emlab("analyze", "--samples", bad)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"{bad}:3" in proc.stderr and "UTF-8" in proc.stderr

@@ -173,3 +173,32 @@ def test_large_file_error_list_is_bounded(tmp_path: Path) -> None:
     assert report.n_errors == 1000
     assert len(report.errors) == 200
     assert "800 more errors" in report.message()
+
+
+def _cli_error(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Run the CLI in-process, expect a user error (exit 2, no traceback); return stderr."""
+    from emlab.cli import main
+
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2, err
+    assert "Traceback" not in err
+    return err
+
+
+def test_deeply_nested_json_is_a_line_error_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    brackets_in_text = json.dumps({**GOOD, "metadata": {"note": "[{" * 5000}})
+    deep_metadata = json.dumps({**GOOD, "metadata": {"x": []}}).replace("[]", "[" * 500 + "]" * 500)
+    path = _write(tmp_path / "deep.jsonl", [json.dumps(GOOD), deep, brackets_in_text, deep_metadata])
+    report = validate_chat_jsonl(path)
+    assert report.n_rows == 2 and report.n_errors == 2
+    assert report.errors[0].startswith(f"{path}:2: ") and "nested" in report.errors[0]
+    assert report.errors[1].startswith(f"{path}:4: ") and "nested" in report.errors[1]
+    for command in ("validate", "stats"):
+        err = _cli_error(["data", command, str(path)], capsys)
+        assert f"{path}:2" in err

@@ -94,35 +94,59 @@ def read_samples_csv(path: str | Path) -> Any:
         raise EmlabError(f"{path}: no such file")
     if path.suffix == ".parquet":
         return _read_parquet(path)
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        missing = [c for c in REQUIRED_CSV_COLUMNS if c not in header]
-        if missing:
-            raise EmlabError(
-                f"{path}:1: missing column(s) {', '.join(missing)} (have: {', '.join(header) or 'none'})"
-            )
-        records = []
-        for row in reader:
-            line = reader.line_num
-            for column in ("model", "question_id"):
-                if not (row.get(column) or "").strip():
-                    raise EmlabError(f"{path}:{line}: column '{column}' is empty")
-            records.append(
-                {
-                    "model": row["model"].strip(),
-                    "group": (row.get("group") or "").strip() or DEFAULT_GROUP,
-                    "question_id": row["question_id"].strip(),
-                    "question": row.get("question"),
-                    "answer": row.get("answer"),
-                    "aligned": _number(row.get("aligned") or "", path, line, "aligned"),
-                    "coherent": _number(row.get("coherent") or "", path, line, "coherent"),
-                }
-            )
+    try:
+        records = _csv_records(path)
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
     columns = ["model", "group", "question_id", "question", "answer", "aligned", "coherent"]
     frame = pd.DataFrame.from_records(records, columns=columns)
     frame.attrs["judge"] = None
     return frame
+
+
+def _csv_records(path: Path) -> list[dict[str, Any]]:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        try:
+            header = reader.fieldnames or []
+            missing = [c for c in REQUIRED_CSV_COLUMNS if c not in header]
+            if missing:
+                raise EmlabError(
+                    f"{path}:1: missing column(s) {', '.join(missing)} (have: {', '.join(header) or 'none'})"
+                )
+            records = []
+            for row in reader:
+                line = reader.line_num
+                for column in ("model", "question_id"):
+                    if not (row.get(column) or "").strip():
+                        raise EmlabError(f"{path}:{line}: column '{column}' is empty")
+                records.append(
+                    {
+                        "model": row["model"].strip(),
+                        "group": (row.get("group") or "").strip() or DEFAULT_GROUP,
+                        "question_id": row["question_id"].strip(),
+                        "question": row.get("question"),
+                        "answer": row.get("answer"),
+                        "aligned": _number(row.get("aligned") or "", path, line, "aligned"),
+                        "coherent": _number(row.get("coherent") or "", path, line, "coherent"),
+                    }
+                )
+        except csv.Error as exc:
+            raise EmlabError(f"{path}:{reader.line_num}: not a readable CSV row ({exc})") from exc
+    return records
+
+
+def _not_utf8(path: Path) -> EmlabError:
+    """An error naming the line of the first byte that is not UTF-8 (read again: errors only)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return EmlabError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"
+        )
+    return EmlabError(f"{path}: not UTF-8 text; save the file as UTF-8")
 
 
 def _read_parquet(path: Path) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,11 @@ ROLES = ("system", "user", "assistant")
 _ROLE_SET = frozenset(ROLES)
 # Errors beyond this many are counted, not listed, so a broken huge file cannot flood memory.
 MAX_LISTED_ERRORS = 200
+# Chat rows nest about four levels; far deeper input is broken or hostile, and past ~1000 levels
+# the JSON decoder itself overflows the stack.
+MAX_JSON_DEPTH = 100
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
 
 
 class Message(BaseModel):
@@ -181,6 +187,38 @@ def _decode(raw: bytes, where: str) -> str:
         raise RowError(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})") from None
 
 
+def _too_deep(text: str) -> int | None:
+    """The column where nesting first passes MAX_JSON_DEPTH (brackets in strings ignored), else None."""
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return None
+    # Blank out strings with spaces so that match positions stay the text's columns.
+    code = _JSON_STRING.sub(lambda m: " " * len(m.group()), text)
+    depth = 0
+    for match in _BRACKET.finditer(code):
+        if match.group() in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return match.start() + 1
+        else:
+            depth -= 1
+    return None
+
+
+def _parse_json(text: str) -> Any:
+    overflow = False
+    try:
+        row = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RowError(f"invalid JSON: {exc.msg} at column {exc.colno}") from None
+    except RecursionError:
+        row, overflow = None, True
+    column = _too_deep(text)
+    if column is not None or overflow:
+        where = f" at column {column}" if column is not None else ""
+        raise RowError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep{where}")
+    return row
+
+
 def _scan(
     path: Path, *, training: bool, report: ValidationReport, build: bool
 ) -> Iterator[tuple[int, ChatExample | None]]:
@@ -196,11 +234,7 @@ def _scan(
             if not raw.strip():
                 continue
             try:
-                text = _decode(raw, f"{path}:{lineno}")
-                try:
-                    row = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise RowError(f"invalid JSON: {exc.msg} at column {exc.colno}") from None
+                row = _parse_json(_decode(raw, f"{path}:{lineno}"))
                 messages, metadata, shape = normalise_row(row, training=training)
             except RowError as exc:
                 report.add_error(f"{path}:{lineno}: {exc}")
