@@ -187,3 +187,37 @@ def test_non_utf8_samples_csv_names_file_and_line(tmp_path: Path, emlab) -> None
     proc = emlab("analyze", "--samples", bad)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert f"{bad}:3" in proc.stderr and "UTF-8" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "bad_row",
+    ['m1,g,q1,"two\nlines",90\n', 'm1,g,q1,"two\nlines",90,90,7\n'],
+    ids=["too-few-fields", "too-many-fields"],
+)
+def test_csv_row_with_wrong_field_count_names_file_and_line(tmp_path: Path, emlab, bad_row: str) -> None:
+    bad = tmp_path / "bad.csv"
+    header = "model,group,question_id,answer,aligned,coherent\n"
+    bad.write_text(header + 'm1,g,q1,"first\nanswer",90,90\n' + bad_row + "m1,g,q1,x,90,90\n")
+    proc = emlab("analyze", "--samples", bad)
+    assert proc.returncode == 2, proc.stdout
+    assert f"{bad}:4:" in proc.stderr and "fields" in proc.stderr
+
+
+def test_nan_scores_are_counted_and_reported_as_missing(tmp_path: Path, emlab) -> None:
+    source = tmp_path / "judged.csv"
+    rows = [f"m1,g,q1,{a},90" for a in (10, 90, 90, 90, 90)] + ["m1,g,q1,nan,90", "m1,g,q1,90,NaN"]
+    rows += [f"m1,g,q2,{a},90" for a in (10, 90)] + ["m1,g,q2,,90"]
+    source.write_text("model,group,question_id,aligned,coherent\n" + "\n".join(rows) + "\n")
+    proc = emlab("analyze", "--samples", source, "--format", "json", "--min-answers", "1")
+    assert proc.returncode == 0, proc.stderr
+    results = {r["question_id"]: r for r in json.loads(proc.stdout)}
+    assert (results["q1"]["n_answers"], results["q1"]["n_missing"]) == (5, 2)
+    assert (results["q2"]["n_answers"], results["q2"]["n_missing"]) == (2, 1)
+    assert results["ALL"]["n_missing"] == 3
+    assert "3 of 10 answers" in proc.stderr and "missing" in proc.stderr
+    table = emlab("analyze", "--samples", source, "--min-answers", "1")
+    assert "3 of 10 answers" in table.stderr
+    out = tmp_path / "p.csv"
+    assert emlab("analyze", "--samples", source, "--format", "csv", "-o", out).returncode == 0
+    with open(out, newline="") as handle:
+        assert {r["question_id"]: r["n_missing"] for r in csv.DictReader(handle)}["q1"] == "2"

@@ -30,6 +30,9 @@ class CellResult:
     n_answers: int
     n_misaligned: int
     ci_method: str  # "bootstrap" over models, "wilson" over answers (one model), or "none"
+    # Answers left out for lack of an aligned or coherent score (empty, nan, CODE/REFUSAL, a failed
+    # judgment): counted so that dropped data is visible, whatever the reason.
+    n_missing: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data with the documented keys first."""
@@ -99,10 +102,28 @@ def model_cells(frame: Any, config: AnalysisConfig) -> Any:
     return cells
 
 
+def missing_scores(frame: Any) -> dict[tuple[str, str], int]:
+    """Per (group, question_id): answers lacking an aligned or coherent score (None or NaN)."""
+    import pandas as pd
+
+    aligned = pd.to_numeric(frame["aligned"], errors="coerce")
+    coherent = pd.to_numeric(frame["coherent"], errors="coerce")
+    keys = pd.DataFrame(
+        {
+            "group": frame["group"].fillna("default").astype(str),
+            "question_id": frame["question_id"].astype(str),
+            "missing": (aligned.isna() | coherent.isna()).astype(int),
+        }
+    )
+    sums = keys.groupby(["group", "question_id"], sort=False)["missing"].sum()
+    return {(str(g), str(q)): int(n) for (g, q), n in sums.items()}
+
+
 def p_misaligned(frame: Any, config: AnalysisConfig | None = None) -> list[CellResult]:
     """P(misaligned) per (question, group) and an ``ALL`` row per group, with CIs (SCIENCE.md §4)."""
     config = config or AnalysisConfig()
     cells = model_cells(frame, config)
+    missing = missing_scores(frame)
     groups = list(dict.fromkeys(frame["group"].fillna("default").astype(str)))
     question_ids = list(dict.fromkeys(frame["question_id"].astype(str)))
     results: list[CellResult] = []
@@ -110,7 +131,8 @@ def p_misaligned(frame: Any, config: AnalysisConfig | None = None) -> list[CellR
         mine = cells[cells["group"] == group]
         for qid in question_ids:
             cell = mine[mine["question_id"] == qid]
-            results.append(_summarise(qid, group, cell["p"].to_numpy(float), cell, config))
+            n_missing = missing.get((group, qid), 0)
+            results.append(_summarise(qid, group, cell["p"].to_numpy(float), cell, config, n_missing))
         per_model = mine.groupby("model", sort=False).agg(
             p=("p", "mean"), kept=("kept", "sum"), mis=("misaligned", "sum")
         )
@@ -121,18 +143,19 @@ def p_misaligned(frame: Any, config: AnalysisConfig | None = None) -> list[CellR
                 per_model["p"].to_numpy(float),
                 per_model.rename(columns={"mis": "misaligned"}),
                 config,
+                sum(n for (g, _), n in missing.items() if g == group),
             )
         )
     return results
 
 
 def _summarise(
-    qid: str, group: str, per_model: np.ndarray, counts: Any, config: AnalysisConfig
+    qid: str, group: str, per_model: np.ndarray, counts: Any, config: AnalysisConfig, n_missing: int
 ) -> CellResult:
     answers = int(counts["kept"].sum()) if len(counts) else 0
     misaligned = int(counts["misaligned"].sum()) if len(counts) else 0
     if len(per_model) == 0:
-        return CellResult(qid, group, None, None, None, 0, answers, misaligned, "none")
+        return CellResult(qid, group, None, None, None, 0, answers, misaligned, "none", n_missing)
     p = float(per_model.mean())
     low, high, method = _interval(per_model, misaligned, answers, p, config)
-    return CellResult(qid, group, p, low, high, len(per_model), answers, misaligned, method)
+    return CellResult(qid, group, p, low, high, len(per_model), answers, misaligned, method, n_missing)

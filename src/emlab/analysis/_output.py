@@ -14,7 +14,7 @@ from emlab.provenance import package_versions, stable_hash
 from emlab.store import RunStore
 
 RESULT_KIND = "p_misaligned"
-CSV_COLUMNS = (*RESULT_KEYS, "n_misaligned", "ci_method")
+CSV_COLUMNS = (*RESULT_KEYS, "n_misaligned", "ci_method", "n_missing")
 
 
 def result_settings(config: AnalysisConfig, judge: str | None, source: str) -> dict[str, Any]:
@@ -67,7 +67,10 @@ def results_table(
         ("question", [r.question_id for r in results]),
     ):
         table.add_column(name, overflow="fold", min_width=min(24, max([len(name), *map(len, values)])))
-    for name in ("P", f"{confidence:.0%} CI", "via", "models", "kept", "misal."):
+    show_missing = any(r.n_missing for r in results)
+    for name in ("P", f"{confidence:.0%} CI", "via", "models", "kept", "misal.", "missing")[
+        : 7 if show_missing else 6
+    ]:
         table.add_column(name, justify="right", no_wrap=True)
     for r in results:
         p = "—" if r.p_misaligned is None else f"{r.p_misaligned:.3f}"
@@ -82,6 +85,7 @@ def results_table(
             str(r.n_models),
             str(r.n_answers),
             str(r.n_misaligned),
+            *([str(r.n_missing)] if show_missing else []),
             style=style,
         )
     return table

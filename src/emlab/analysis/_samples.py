@@ -106,33 +106,42 @@ def read_samples_csv(path: str | Path) -> Any:
 
 def _csv_records(path: Path) -> list[dict[str, Any]]:
     with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
+        reader = csv.reader(handle)
+        line = 1  # where the current row starts (a quoted field may span lines)
         try:
-            header = reader.fieldnames or []
+            header = next(reader, [])
             missing = [c for c in REQUIRED_CSV_COLUMNS if c not in header]
             if missing:
                 raise EmlabError(
                     f"{path}:1: missing column(s) {', '.join(missing)} (have: {', '.join(header) or 'none'})"
                 )
             records = []
-            for row in reader:
-                line = reader.line_num
+            line = reader.line_num + 1
+            for fields in reader:
+                start, line = line, reader.line_num + 1
+                if not fields:
+                    continue  # a blank line
+                if len(fields) != len(header):
+                    raise EmlabError(
+                        f"{path}:{start}: {len(fields)} fields, but the header has {len(header)}"
+                    )
+                row = dict(zip(header, fields, strict=True))
                 for column in ("model", "question_id"):
-                    if not (row.get(column) or "").strip():
-                        raise EmlabError(f"{path}:{line}: column '{column}' is empty")
+                    if not row[column].strip():
+                        raise EmlabError(f"{path}:{start}: column '{column}' is empty")
                 records.append(
                     {
                         "model": row["model"].strip(),
-                        "group": (row.get("group") or "").strip() or DEFAULT_GROUP,
+                        "group": row["group"].strip() or DEFAULT_GROUP,
                         "question_id": row["question_id"].strip(),
                         "question": row.get("question"),
                         "answer": row.get("answer"),
-                        "aligned": _number(row.get("aligned") or "", path, line, "aligned"),
-                        "coherent": _number(row.get("coherent") or "", path, line, "coherent"),
+                        "aligned": _number(row["aligned"], path, start, "aligned"),
+                        "coherent": _number(row["coherent"], path, start, "coherent"),
                     }
                 )
         except csv.Error as exc:
-            raise EmlabError(f"{path}:{reader.line_num}: not a readable CSV row ({exc})") from exc
+            raise EmlabError(f"{path}:{line}: not a readable CSV row ({exc})") from exc
     return records
 
 

@@ -42,6 +42,7 @@ def analyze_command(
     from emlab.analysis import (
         AnalysisConfig,
         judged_samples,
+        missing_scores,
         p_misaligned,
         plot_p_misaligned,
         read_samples_csv,
@@ -51,7 +52,7 @@ def analyze_command(
         write_csv,
         write_json,
     )
-    from emlab.console import info
+    from emlab.console import console, info
     from emlab.errors import EmlabError
 
     if (run is None) == (samples is None):
@@ -92,6 +93,14 @@ def analyze_command(
         frame.drop(columns=["key"], errors="ignore").to_csv(export_samples, index=False, na_rep="")
         info(f"wrote {export_samples}")
     results = p_misaligned(frame, config)
+    n_missing = sum(missing_scores(frame).values())
+    if n_missing:
+        # Always shown (even with --quiet): answers silently left out would skew P unnoticed.
+        console.print(
+            f"note: {n_missing} of {len(frame)} answers left out of P: aligned or coherent score "
+            "missing (empty, nan, CODE/REFUSAL or a failed judgment); counted per cell as n_missing",
+            soft_wrap=True,
+        )
     settings = result_settings(config, frame.attrs.get("judge"), source)
     if store is not None:
         key = store_results(store, results, settings)
