@@ -82,3 +82,12 @@ def test_ordinary_aliases_and_merge_keys_still_work(tmp_path: Path) -> None:
     data, lines = _compose("- id: a\n  paraphrases: &p [x]\n- id: b\n  paraphrases: *p\n", "q.yaml")
     assert data == [{"id": "a", "paraphrases": ["x"]}, {"id": "b", "paraphrases": ["x"]}]
     assert lines == [1, 3]
+
+
+def test_yaml_with_bom_is_read_and_a_directory_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "bom.yaml"
+    path.write_bytes(b"\xef\xbb\xbf- id: a\r\n  paraphrases: [x]\r\n")
+    assert read_yaml(path) == [{"id": "a", "paraphrases": ["x"]}]
+    assert load_question_file(path).questions[0].paraphrases == ["x"]
+    with pytest.raises(EmlabError, match=rf"^{tmp_path}: is a directory, not a file"):
+        read_yaml(tmp_path)

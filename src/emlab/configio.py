@@ -21,20 +21,33 @@ MAX_YAML_ALIAS_NODES = 100_000
 
 
 def read_utf8(path: str | Path, what: str = "file", max_bytes: int | None = None) -> str:
-    """The text of a UTF-8 file; a missing file, bad bytes or more than ``max_bytes`` raise EmlabError."""
+    """The text of a UTF-8 file (BOM dropped); a missing file, a directory, bad bytes or more than
+    ``max_bytes`` raise EmlabError naming ``path``."""
     path = Path(path)
     try:
         with open(path, "rb") as handle:
             data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
     except FileNotFoundError as exc:
         raise EmlabError(f"{path}: no such {what}") from exc
+    except IsADirectoryError as exc:
+        raise EmlabError(f"{path}: is a directory, not a {what}") from exc
     if max_bytes is not None and len(data) > max_bytes:
         raise EmlabError(f"{path}: {what} is larger than {_mib(max_bytes)}; refusing to read it")
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a leading byte-order mark is dropped
     except UnicodeDecodeError as exc:
         raise EmlabError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     return text.replace("\r\n", "\n").replace("\r", "\n")  # as text-mode reading does
+
+
+def require_file(path: str | Path, what: str = "file") -> Path:
+    """``path`` if it is a file; else EmlabError saying it is missing or is a directory."""
+    path = Path(path)
+    if path.is_dir():
+        raise EmlabError(f"{path}: is a directory, not a {what}")
+    if not path.is_file():
+        raise EmlabError(f"{path}: no such {what}")
+    return path
 
 
 def read_yaml_text(path: str | Path, what: str = "file") -> str:

@@ -199,8 +199,6 @@ def parse_question_set(
 def load_question_file(path: str | Path, *, name: str | None = None) -> QuestionSet:
     """Parse a question YAML file in the published format (anchors resolved, every field honoured)."""
     path = Path(path)
-    if path.is_dir():
-        raise EmlabError(f"{path}: is a directory, not a question file")
     text = read_yaml_text(path, "question file")
     data, lines = _compose(text, str(path))
     return parse_question_set(data, name=name or path.stem, source=str(path), lines=lines)

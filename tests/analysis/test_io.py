@@ -221,3 +221,16 @@ def test_nan_scores_are_counted_and_reported_as_missing(tmp_path: Path, emlab) -
     assert emlab("analyze", "--samples", source, "--format", "csv", "-o", out).returncode == 0
     with open(out, newline="") as handle:
         assert {r["question_id"]: r["n_missing"] for r in csv.DictReader(handle)}["q1"] == "2"
+
+
+def test_samples_csv_with_bom_is_read_and_a_directory_is_named(tmp_path: Path, emlab) -> None:
+    source = tmp_path / "bom.csv"
+    rows = [f"m1,g,q1,{a},90" for a in (10, 90, 90, 90, 90)]
+    source.write_bytes(
+        b"\xef\xbb\xbf" + ("model,group,question_id,aligned,coherent\r\n" + "\r\n".join(rows)).encode()
+    )
+    proc = emlab("analyze", "--samples", source, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)[0]["p_misaligned"] == pytest.approx(0.2)
+    proc = emlab("analyze", "--samples", tmp_path)
+    assert proc.returncode == 2 and f"{tmp_path}: is a directory, not a samples CSV" in proc.stderr

@@ -202,3 +202,31 @@ def test_deeply_nested_json_is_a_line_error_not_a_crash(
     for command in ("validate", "stats"):
         err = _cli_error(["data", command, str(path)], capsys)
         assert f"{path}:2" in err
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"messages": "abc', "Unterminated string starting at column 14"),
+        ('{"a":\t"x\ty"}', "Invalid control character at column 9"),
+        ('{"a": 1} x', "Extra data at column 10"),
+        ('{"a": 1} x\r', "Extra data at column 10"),
+        (b'{"a": "\xc3\xa9\xc3\xa9\xff"}', "byte 0xff at column 10"),
+    ],
+)
+def test_json_errors_give_the_real_column(tmp_path: Path, line: str | bytes, message: str) -> None:
+    path = _write(tmp_path / "d.jsonl", [json.dumps(GOOD), line])
+    report = validate_chat_jsonl(path)
+    assert report.n_errors == 1
+    assert report.errors[0].startswith(f"{path}:2: ") and message in report.errors[0]
+    assert " at at " not in report.errors[0]
+
+
+def test_utf8_bom_and_crlf_are_accepted_and_a_directory_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + (json.dumps(GOOD) + "\r\n").encode() * 2)
+    report = validate_chat_jsonl(path)
+    assert report.ok and report.n_rows == 2, report.errors
+    assert read_chat_jsonl(path)[0].as_dicts() == GOOD["messages"]
+    with pytest.raises(EmlabError, match="is a directory, not a JSONL file"):
+        read_chat_jsonl(tmp_path)

@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from emlab.configio import require_file
 from emlab.errors import EmlabError
 from emlab.store import RunStore
 
@@ -89,9 +90,7 @@ def read_samples_csv(path: str | Path) -> Any:
     """Judged samples from a CSV (or Parquet) with columns model, group, question_id, aligned, coherent (empty = None)."""
     import pandas as pd
 
-    path = Path(path)
-    if not path.is_file():
-        raise EmlabError(f"{path}: no such file")
+    path = require_file(path, "samples Parquet file" if str(path).endswith(".parquet") else "samples CSV")
     if path.suffix == ".parquet":
         return _read_parquet(path)
     try:

@@ -188,7 +188,7 @@ def screen_command(
     """Rank training examples by projection difference on a trait direction (before fine-tuning)."""
     from emlab.audit._screen import screen_dataset
     from emlab.audit.config import ScreenConfig
-    from emlab.configio import parse_model
+    from emlab.configio import parse_model, require_file
     from emlab.console import console
     from emlab.models import load_model
 
@@ -205,8 +205,7 @@ def screen_command(
         ),
         "options",
     )
-    if not data.is_file():
-        raise EmlabError(f"{data}: no such data file")
+    require_file(data, "data file")
     summary = screen_dataset(load_model(model, dtype=dtype), data, direction, config, out)
     diff = summary["projection_difference"]
     console.print(

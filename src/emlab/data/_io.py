@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import re
@@ -180,11 +181,12 @@ def normalise_row(row: Any, *, training: bool = True) -> tuple[list[dict[str, st
     return messages, metadata, shape
 
 
-def _decode(raw: bytes, where: str) -> str:
+def _decode(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise RowError(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})") from None
+        column = len(raw[: exc.start].decode("utf-8", errors="replace")) + 1
+        raise RowError(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {column})") from None
 
 
 def _too_deep(text: str) -> int | None:
@@ -209,7 +211,8 @@ def _parse_json(text: str) -> Any:
     try:
         row = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise RowError(f"invalid JSON: {exc.msg} at column {exc.colno}") from None
+        # Some messages end in "at" already ("Unterminated string starting at").
+        raise RowError(f"invalid JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}") from None
     except RecursionError:
         row, overflow = None, True
     column = _too_deep(text)
@@ -231,10 +234,14 @@ def _scan(
     try:
         lineno = 0
         for lineno, raw in enumerate(handle, start=1):
+            if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8) :]
+            # Without its line ending, so that an error at the end of a line has its own column.
+            raw = raw.rstrip(b"\r\n")
             if not raw.strip():
                 continue
             try:
-                row = _parse_json(_decode(raw, f"{path}:{lineno}"))
+                row = _parse_json(_decode(raw))
                 messages, metadata, shape = normalise_row(row, training=training)
             except RowError as exc:
                 report.add_error(f"{path}:{lineno}: {exc}")

@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from emlab.configio import parse_model
+from emlab.configio import parse_model, require_file
 
 direction_app = typer.Typer(help="Find and compare directions in the residual stream.", no_args_is_help=True)
 sae_app = typer.Typer(help="Sparse autoencoders (TopK, SAELens folder format).", no_args_is_help=True)
@@ -27,9 +27,8 @@ def _read_texts(path: Path) -> list[str]:
     """Paragraphs of a text file (blank-line separated); one per line when there are no blank lines."""
     from emlab.errors import EmlabError
 
-    if not path.is_file():
-        raise EmlabError(f"{path}: no such text file")
-    text = path.read_text(encoding="utf-8", errors="replace")
+    require_file(path, "text file")
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
     chunks = [c.strip() for c in text.split("\n\n")] if "\n\n" in text else text.splitlines()
     chunks = [c for c in chunks if c.strip()]
     if not chunks:
