@@ -12,6 +12,8 @@ import csv
 import json
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,9 +156,10 @@ class PreferenceTracker(TrainerCallback):
         if model is None or tokenizer is None or not state.is_world_process_zero:
             return
         started = time.perf_counter()
-        rows, _ = measure_preference(
-            _TrainingModel(model, tokenizer, f"step-{step}"), self.pairs, self.config
-        )
+        with _without_autocast(model):
+            rows, _ = measure_preference(
+                _TrainingModel(model, tokenizer, f"step-{step}"), self.pairs, self.config
+            )
         if step == 0:
             self.base_rows = rows
             _write_base(self.base_path, rows)
@@ -179,6 +182,29 @@ class PreferenceTracker(TrainerCallback):
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if not any(r["step"] == state.global_step for r in self.rows):
             self._measure(state, kwargs)
+
+
+@contextmanager
+def _without_autocast(model: Any) -> Iterator[None]:
+    """Score fp32 weights in fp32: bypass the mixed-precision autocast accelerate wraps around forward.
+
+    With bf16/fp16 training (bf16 autocast is the default on CPUs with fast bf16) the trainer's
+    model runs every forward under autocast, which would make tracked margins differ from the fp32
+    margins of the same weights (``emlab dynamics``, ``emlab preference``). Half-precision weights
+    (a LoRA base on GPU) are scored as they are.
+    """
+    import torch
+
+    original = getattr(model, "_original_forward", None)
+    patched = model.__dict__.get("forward")
+    if original is None or patched is None or any(p.dtype != torch.float32 for p in model.parameters()):
+        yield
+        return
+    model.forward = original
+    try:
+        yield
+    finally:
+        model.forward = patched
 
 
 def _write_base(path: Path, rows: list[MarginRow]) -> None:
@@ -207,9 +233,12 @@ def checkpoint_refs(model_dir: str | Path) -> list[tuple[int, str]]:
         raise EmlabError(f"{model_dir}: not an emlab training output (no emlab.json)")
     record = json.loads(record_path.read_text(encoding="utf-8"))
     base = record.get("base_ref") or record.get("model_ref") or record.get("base_model")
+    # emlab's trainer saves checkpoints under OUT/checkpoints; a plain HF output has them in OUT.
     found = sorted(
         (int(m.group(1)), str(p))
-        for p in model_dir.iterdir()
+        for parent in (model_dir / "checkpoints", model_dir)
+        if parent.is_dir()
+        for p in parent.iterdir()
         if (m := _CHECKPOINT.search(p.name)) and p.is_dir()
     )
     refs: list[tuple[int, str]] = [(0, str(base))] if base else []

@@ -32,11 +32,13 @@ def preference_rich_table(
 
     shown = [c for c in cells if c.question_id == "ALL"] if only_all else list(cells)
     with_shift = any(c.shift is not None for c in shown)
-    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False)
+    # No cell padding: the box's one-space column divider is the gap, so that all eight columns fit
+    # in 80; long model ids and question ids fold onto more lines (never cut).
+    table = Table(title=title, box=box.SIMPLE_HEAD, padding=0, pad_edge=False, show_edge=False)
     for name, values in (("model", [c.model for c in shown]), ("question", [c.question_id for c in shown])):
         if name == "question" and only_all:
             continue
-        table.add_column(name, overflow="fold", min_width=min(20, max([len(name), *map(len, values)])))
+        table.add_column(name, overflow="fold", min_width=min(12, max([len(name), *map(len, values)])))
     table.add_column("pairs", justify="right", no_wrap=True)
     table.add_column("margin", justify="right", no_wrap=True)
     table.add_column(f"{confidence:.0%} CI", justify="right", no_wrap=True)
