@@ -44,3 +44,34 @@ def test_exit_codes_raised_with_typer_exit_survive(tmp_path: Path) -> None:
         "main(['exit-three'])\n"
     )
     assert subprocess.run([sys.executable, str(script)], timeout=120).returncode == 3
+
+
+def _commands(command, path: list[str]):
+    """Every (path, command) below ``command``, itself first."""
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, [*path, name])
+
+
+def test_help_at_80_columns_keeps_every_option_name_whole() -> None:
+    import re
+
+    from rich.cells import cell_len
+    from typer.main import get_command
+    from typer.testing import CliRunner
+
+    from emlab.cli import app
+
+    runner = CliRunner()
+    for path, command in _commands(get_command(app), []):
+        names = [n for param in command.params for n in [*param.opts, *param.secondary_opts]]
+        if path and max(map(len, names), default=0) < 16:
+            continue  # short names fit anywhere; rendering all 40 helps takes too long
+        result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "80", "TERMINAL_WIDTH": None})
+        assert result.exit_code == 0, (path, result.output)
+        assert max(map(cell_len, result.output.splitlines())) <= 80, path
+        for param in command.params:
+            for name in [*param.opts, *param.secondary_opts]:
+                if name.startswith("--"):
+                    whole = rf"(?<![\w-]){re.escape(name)}(?![\w-])"
+                    assert re.search(whole, result.output), f"emlab {' '.join(path)} --help: {name} cut"

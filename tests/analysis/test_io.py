@@ -234,3 +234,27 @@ def test_samples_csv_with_bom_is_read_and_a_directory_is_named(tmp_path: Path, e
     assert json.loads(proc.stdout)[0]["p_misaligned"] == pytest.approx(0.2)
     proc = emlab("analyze", "--samples", tmp_path)
     assert proc.returncode == 2 and f"{tmp_path}: is a directory, not a samples CSV" in proc.stderr
+
+
+def test_piped_table_cuts_no_column_or_name(tmp_path: Path, emlab, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    data = frame()
+    data["group"] = data["group"].replace("insecure", "insecure_code_with_a_long_group_name")
+    data["question_id"] = data["question_id"].replace("q1", "what_is_your_wish_template")
+    proc = emlab("analyze", "--samples", write_csv(data, tmp_path / "judged.csv"))
+    assert proc.returncode == 0, proc.stderr
+    header = next(line for line in proc.stdout.splitlines() if line.startswith("group"))
+    assert header.split() == [
+        "group",
+        "question",
+        "P",
+        "95%",
+        "CI",
+        "via",
+        "models",
+        "kept",
+        "misal.",
+        "missing",
+    ]
+    rows = [line.split() for line in proc.stdout.splitlines()]
+    assert ["insecure_code_with_a_long_group_name", "what_is_your_wish_template"] in [r[:2] for r in rows]

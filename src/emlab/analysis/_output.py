@@ -57,16 +57,14 @@ def store_results(store: RunStore, results: Sequence[CellResult], settings: dict
 def results_table(
     results: Sequence[CellResult], title: str = "P(misaligned)", confidence: float = 0.95
 ) -> Any:
-    """A rich table of the results (compact enough for an 80-column terminal)."""
+    """A rich table of the results: at 80 columns names fold, nothing is cut (see ``print_table``)."""
     from rich import box
     from rich.table import Table
 
-    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False)
-    for name, values in (
-        ("group", [r.group for r in results]),
-        ("question", [r.question_id for r in results]),
-    ):
-        table.add_column(name, overflow="fold", min_width=min(24, max([len(name), *map(len, values)])))
+    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 0, 0, 1), pad_edge=False, show_edge=False)
+    # Names fold (never cut) when the terminal is narrow; the numbers never wrap.
+    table.add_column("group", overflow="fold")
+    table.add_column("question", overflow="fold")
     show_missing = any(r.n_missing for r in results)
     for name in ("P", f"{confidence:.0%} CI", "via", "models", "kept", "misal.", "missing")[
         : 7 if show_missing else 6

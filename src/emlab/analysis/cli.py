@@ -110,12 +110,10 @@ def analyze_command(
         for path in plot_p_misaligned(results, plot):
             info(f"wrote {path}")
     if output_format == "table":
-        from rich.console import Console
+        from emlab.console import print_table
 
         judge_note = f" — judge {settings['judge']}" if settings["judge"] else ""
-        Console(highlight=False).print(
-            results_table(results, title=f"P(misaligned){judge_note}", confidence=confidence)
-        )
+        print_table(results_table(results, title=f"P(misaligned){judge_note}", confidence=confidence))
         if store is not None and preference:
             _print_preference(preference)
         return
@@ -147,12 +145,11 @@ def _preference_cells(store: object) -> list:
 
 
 def _print_preference(cells: list) -> None:
-    from rich.console import Console
-
+    from emlab.console import print_table
     from emlab.preference._output import preference_rich_table
 
     title = "Preference margin (nats/token; > 0 prefers the misaligned answer) and shift vs base"
-    Console(highlight=False).print(preference_rich_table(cells, title, only_all=True))
+    print_table(preference_rich_table(cells, title, only_all=True))
 
 
 def register(app: typer.Typer) -> None:
