@@ -104,18 +104,9 @@ def _item_lines(node: Any) -> list[tuple[int, dict[str, int]]]:
 
 
 def _parse_yaml(text: str, source: str) -> tuple[Any, list[tuple[int, dict[str, int]]]]:
-    import yaml
+    from emlab.configio import parse_yaml
 
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise EmlabError(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from exc
-    finally:
-        loader.dispose()
+    data, node = parse_yaml(text, source)  # safe_load semantics with size, depth and alias limits
     return data, _item_lines(node)
 
 
