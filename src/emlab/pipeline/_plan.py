@@ -15,6 +15,7 @@ from typing import Any
 from emlab.provenance import stable_hash
 from emlab.spec import ConditionSpec, Experiment
 from emlab.train.config import TrainConfig
+from emlab.triggers import trigger_prefix
 
 # Measuring during training changes no weight, so it is not part of a training unit's identity.
 TRACKING_FIELDS = {"track", "track_every", "track_paraphrases"}
@@ -104,11 +105,6 @@ def model_slug(ref: str) -> str:
     """A short, file-safe name for a base model reference."""
     name = ref.removeprefix("bundled:").rstrip("/").split("/")[-1] or "model"
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name)
-
-
-def trigger_prefix(trigger: str) -> str:
-    """The text prepended to each user turn for ``trigger`` (a space separates it unless it ends in whitespace)."""
-    return trigger if trigger[-1:].isspace() else trigger + " "
 
 
 def _slugs(refs: list[str]) -> dict[str, str]:
