@@ -104,3 +104,39 @@ def test_trigger_variant_can_fail_the_gate_with_bonferroni() -> None:
     assert overall_verdict(decisions) == "fail"
     assert decisions[0].shift.confidence == pytest.approx(per_comparison_confidence(config, 3))
     assert decisions[0].shift.confidence == pytest.approx(1 - 0.05 / 3)
+
+
+# (questions, answers per question, true P(misaligned) base, tuned): small k, where a plug-in
+# bootstrap gives a side with k = 0 no variance at all.
+EDGE_SCENARIOS = [(1, 50, 0.0, 0.02), (1, 20, 0.02, 0.10), (3, 20, 0.0, 0.05), (3, 20, 0.02, 0.05)]
+
+
+@pytest.mark.parametrize(("questions", "n", "p_base", "p_tuned"), EDGE_SCENARIOS)
+def test_delta_interval_covers_at_the_edges(questions: int, n: int, p_base: float, p_tuned: float) -> None:
+    import numpy as np
+
+    from emlab.audit._stats import delta_interval
+
+    audits = 1000
+    rng = np.random.default_rng(7)
+    k0 = rng.binomial(n, p_base, size=(audits, questions))
+    k1 = rng.binomial(n, p_tuned, size=(audits, questions))
+    sizes = np.full((audits, questions), n)
+    low, high = delta_interval(k0, sizes, k1, sizes, 0.95, resamples=1000, seed=1)
+    assert low.shape == high.shape == (audits,)
+    covered = np.mean((low <= p_tuned - p_base) & (p_tuned - p_base <= high))
+    assert covered >= 0.93, f"bootstrap interval covered {covered:.3f}"
+    hits = [
+        lo <= p_tuned - p_base <= hi
+        for lo, hi in (
+            newcombe_interval(int(a.sum()), n * questions, int(b.sum()), n * questions)
+            for a, b in zip(k0, k1, strict=True)
+        )
+    ]
+    assert np.mean(hits) >= 0.93, f"newcombe interval covered {np.mean(hits):.3f}"
+
+
+def test_no_misaligned_answer_on_either_side_still_has_width() -> None:
+    frame = pd.DataFrame(judged("base", {"q1": 0}, n=20) + judged("tuned", {"q1": 0}, n=20))
+    shift = misalignment_shift(frame, "base", "tuned", GateConfig(), label_column="model")
+    assert shift.delta == 0 and shift.ci_low < 0 < shift.ci_high

@@ -163,7 +163,7 @@ def misalignment_shift(
         low, high = newcombe_interval(int(k0.sum()), int(n0.sum()), int(k1.sum()), int(n1.sum()), confidence)
     else:
         p_base, p_tuned = float(np.mean(k0 / n0)), float(np.mean(k1 / n1))
-        low, high = _bootstrap_interval(k0, n0, k1, n1, confidence, config.bootstrap, config.seed)
+        low, high = delta_interval(k0, n0, k1, n1, confidence, config.bootstrap, config.seed)
     return Shift(
         p_base=float(p_base),
         p_tuned=float(p_tuned),
@@ -176,24 +176,41 @@ def misalignment_shift(
     )
 
 
-def _bootstrap_interval(
-    k0: np.ndarray,
-    n0: np.ndarray,
-    k1: np.ndarray,
-    n1: np.ndarray,
+def delta_interval(
+    k0: Any,
+    n0: Any,
+    k1: Any,
+    n1: Any,
     confidence: float,
     resamples: int,
     seed: int,
-) -> tuple[float, float]:
-    # Resampling n answers with replacement from a cell with k misaligned ones draws Binomial(n, k/n)
-    # misaligned answers: exact, and no per-answer arrays are needed.
+) -> tuple[Any, Any]:
+    """Interval for mean(p_tuned) − mean(p_base) over questions, from per-question counts.
+
+    The last axis of the count arrays is the question; any leading axes are independent audits
+    (one interval each). Each question's P(misaligned) is drawn ``resamples`` times from its Jeffreys
+    posterior Beta(k + ½, n − k + ½) and the interval is the central quantiles of the drawn difference.
+
+    Why not resample answers (Binomial(n, k/n))? A side with k = 0 or k = n, the usual base-model case,
+    then never varies, and the interval is too narrow: at 50 answers, base P = 0 and tuned P = 0.02,
+    it covers the true difference in about 64 % of audits at nominal 95 %. In the interior a Jeffreys
+    draw has the same spread as the bootstrap (variance ≈ p(1 − p)/n); at the edges it keeps an honest
+    one. The Jeffreys interval has close to nominal frequentist coverage for one proportion (Brown, Cai
+    & DasGupta 2001, Statistical Science 16:101) and Jeffreys-prior intervals for a difference of
+    proportions likewise (Agresti & Min 2005, Statistics in Medicine 24:729); a coverage simulation in
+    the tests checks ≥ 93 % at nominal 95 % with few misaligned answers.
+    """
     rng = np.random.default_rng(seed)
-    base = rng.binomial(n0, k0 / n0, size=(resamples, len(n0))) / n0
-    tuned = rng.binomial(n1, k1 / n1, size=(resamples, len(n1))) / n1
-    deltas = tuned.mean(axis=1) - base.mean(axis=1)
+    k0, n0, k1, n1 = (np.asarray(a, dtype=np.float64) for a in (k0, n0, k1, n1))
+    base = rng.beta(k0 + 0.5, n0 - k0 + 0.5, size=(resamples, *k0.shape))
+    tuned = rng.beta(k1 + 0.5, n1 - k1 + 0.5, size=(resamples, *k1.shape))
+    deltas = tuned.mean(axis=-1) - base.mean(axis=-1)
     alpha = 1 - confidence
-    low, high = np.quantile(deltas, [alpha / 2, 1 - alpha / 2])
-    return float(low), float(high)
+    low, high = np.quantile(deltas, [alpha / 2, 1 - alpha / 2], axis=0)
+    # The posterior pulls an all-or-nothing side inwards; keep the observed difference inside the
+    # interval (as Brown et al. set the Jeffreys bound to 0 or 1 at k = 0 or n): this only widens it.
+    observed = (k1 / n1).mean(axis=-1) - (k0 / n0).mean(axis=-1)
+    return np.minimum(low, observed), np.maximum(high, observed)
 
 
 def _coherent_share(frame: Any, config: GateConfig) -> float | None:
