@@ -120,3 +120,33 @@ def test_kill_9_mid_batch_loses_no_committed_rows_and_writes_no_partial_batch(tm
         for i in range(500)
     ]
     assert store.put("samples", rows) == 0
+
+
+def test_store_of_schema_1_gains_the_user_content_column(tmp_path: Path) -> None:
+    path = tmp_path / "emlab.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    db.execute(
+        """CREATE TABLE samples (key TEXT PRIMARY KEY, model TEXT NOT NULL, group_name TEXT,
+        question_id TEXT NOT NULL, paraphrase_index INTEGER, sample_index INTEGER, system TEXT,
+        question TEXT NOT NULL, answer TEXT NOT NULL, finish_reason TEXT, n_tokens INTEGER,
+        settings TEXT, created_at REAL)"""
+    )
+    db.execute(
+        "INSERT INTO samples (key, model, question_id, question, answer, settings) VALUES (?, ?, ?, ?, ?, ?)",
+        ("old", "m", "q", "Q?", "A", '{"prompt_prefix": "|D| "}'),
+    )
+    db.commit()
+    db.close()
+    with RunStore(tmp_path) as store:
+        (row,) = store.rows("samples")
+        assert row["user_content"] is None and row["settings"] == {"prompt_prefix": "|D| "}
+        store.put("samples", [_sample("new", user_content="|D| Q?")])
+        assert store.rows("samples", key="new")[0]["user_content"] == "|D| Q?"
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(
+        SCHEMA_VERSION
+    )
+    db.close()
+    RunStore(tmp_path).close()  # opening a migrated store again changes nothing

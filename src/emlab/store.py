@@ -18,7 +18,9 @@ from typing import Any
 
 from emlab.errors import EmlabError, SchemaError
 
-SCHEMA_VERSION = 1
+# 1: first release. 2: samples.user_content (the exact user turn sent, trigger included); a store
+# of schema 1 gains the column when opened (its rows read it as NULL; see ``sample_user_turn``).
+SCHEMA_VERSION = 2
 STORE_FILENAME = "emlab.sqlite"
 
 # table -> (column definitions, JSON-encoded columns). Every table's first column is its key.
@@ -31,7 +33,8 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "samples": (
         """key TEXT PRIMARY KEY, model TEXT NOT NULL, group_name TEXT, question_id TEXT NOT NULL,
         paraphrase_index INTEGER, sample_index INTEGER, system TEXT, question TEXT NOT NULL,
-        answer TEXT NOT NULL, finish_reason TEXT, n_tokens INTEGER, settings TEXT, created_at REAL""",
+        answer TEXT NOT NULL, finish_reason TEXT, n_tokens INTEGER, settings TEXT, created_at REAL,
+        user_content TEXT""",
         ("settings",),
     ),
     "judgments": (
@@ -102,6 +105,7 @@ class RunStore:
         with self.transaction():
             for table, (columns, _) in TABLES.items():
                 self._db.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+            self._add_missing_columns()
             for statement in _INDEXES:
                 self._db.execute(statement)
             if row is None:
@@ -109,6 +113,16 @@ class RunStore:
                     "INSERT INTO meta VALUES ('schema_version', ?), ('created_at', ?)",
                     (str(SCHEMA_VERSION), str(time.time())),
                 )
+            elif int(row[0]) < SCHEMA_VERSION:
+                self._db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
+
+    def _add_missing_columns(self) -> None:
+        # Columns added since a store was made are nullable, so ALTER TABLE can add them in place.
+        for table, (columns, _) in TABLES.items():
+            present = {info[1] for info in self._db.execute(f"PRAGMA table_info({table})")}
+            for definition in _column_definitions(columns):
+                if definition.split()[0] not in present:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {definition}")
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -191,7 +205,7 @@ class RunStore:
     def iter_rows(self, table: str, order_by: str | None = None, **where: Any) -> Iterator[dict[str, Any]]:
         """Like ``rows`` but streaming."""
         columns, encoded = self._table(table)
-        known = {c.split()[0] for c in columns.replace("\n", " ").split(",")}
+        known = {c.split()[0] for c in _column_definitions(columns)}
         unknown = set(where) - known
         if unknown:
             raise EmlabError(f"table {table} has no column(s) {sorted(unknown)}")
@@ -271,3 +285,26 @@ def _encode(value: Any, as_json: bool) -> Any:
     if as_json:
         return None if value is None else json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
     return value
+
+
+def _column_definitions(columns: str) -> list[str]:
+    return [" ".join(c.split()) for c in columns.split(",") if c.strip()]
+
+
+def sample_user_turn(row: Mapping[str, Any]) -> str:
+    """The user turn a stored sample was generated from: prompt prefix (e.g. a trigger) and paraphrase.
+
+    Rows written before ``user_content`` existed rebuild it from the prompt prefix in their settings.
+    """
+    if row.get("user_content") is not None:
+        return str(row["user_content"])
+    settings = row.get("settings")
+    prefix = settings.get("prompt_prefix") if isinstance(settings, Mapping) else None
+    return (prefix or "") + str(row["question"])
+
+
+def sample_chat(row: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The chat a stored sample answered: its system turn (if any) and its exact user turn."""
+    system = row.get("system")
+    messages = [{"role": "system", "content": str(system)}] if system is not None else []
+    return [*messages, {"role": "user", "content": sample_user_turn(row)}]

@@ -151,7 +151,7 @@ def _evaluate(
     from emlab.audit._evaluate import Variant, evaluate_variants
     from emlab.models import load_model
     from emlab.provenance import file_sha256
-    from emlab.store import RunStore
+    from emlab.store import RunStore, sample_chat
 
     question_set, generation, judge_config = evaluation
     settings.update(
@@ -178,11 +178,7 @@ def _evaluate(
         projections = {}
         for variant in variants:
             rows = store.rows("samples", model=variant.label)
-            prompts = [
-                ([{"role": "system", "content": r["system"]}] if r.get("system") else [])
-                + [{"role": "user", "content": variant.prompt_prefix + r["question"]}]
-                for r in rows
-            ]
+            prompts = [sample_chat(r) for r in rows]
             projections[variant.label] = response_projections(
                 models[variant.model_ref], prompts, [r["answer"] for r in rows], vector, layer
             )

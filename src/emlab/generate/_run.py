@@ -70,6 +70,7 @@ def _row(
         "sample_index": planned.sample_index,
         "system": planned.system,
         "question": planned.question,
+        "user_content": planned.user_content,
         "answer": answer,
         "finish_reason": finish_reason,
         "n_tokens": n_tokens,

@@ -107,7 +107,8 @@ def probe_run(
     if questions is not None:
         prompts = [(p, q.system) for q in questions.questions for p in q.paraphrases]
     else:
-        prompts = sorted({(row["question"], row.get("system")) for row in rows}, key=str)
+        # The prompts as the models saw them (a triggered sample's trigger included).
+        prompts = sorted({(row["user_content"], row.get("system")) for row in rows}, key=str)
     cache: dict[str, Any] = {}
 
     def loaded(ref: str) -> Any:

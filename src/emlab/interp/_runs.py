@@ -7,6 +7,7 @@ from typing import Any
 
 from emlab.errors import EmlabError
 from emlab.interp._capture import TokenSequence, encode_chat
+from emlab.store import sample_chat, sample_user_turn
 
 
 def chat_of(question: str, answer: str | None = None, system: str | None = None) -> list[dict[str, str]]:
@@ -19,11 +20,12 @@ def chat_of(question: str, answer: str | None = None, system: str | None = None)
 
 
 def sample_sequences(tokenizer: Any, rows: Iterable[dict[str, Any]]) -> list[TokenSequence]:
-    """Prompt + answer token sequences for sample rows (``question``, ``answer``, optional ``system``)."""
-    return [
-        encode_chat(tokenizer, chat_of(row["question"], None, row.get("system")), row["answer"] or "")
-        for row in rows
-    ]
+    """Prompt + answer token sequences for sample rows, each in the chat the model answered.
+
+    The user turn is the one sent (``user_content``: a trigger prefix included), not the bare
+    ``question``; see ``emlab.store.sample_chat``.
+    """
+    return [encode_chat(tokenizer, sample_chat(row), row["answer"] or "") for row in rows]
 
 
 def _key_column(frame: Any) -> str | None:
@@ -34,19 +36,22 @@ def _key_column(frame: Any) -> str | None:
 
 
 def judged_rows(store: Any, *, judge: str | None = None, model: str | None = None) -> list[dict[str, Any]]:
-    """Judged samples (``emlab.analysis.judged_samples``) as dicts, with each sample's system prompt."""
+    """Judged samples (``emlab.analysis.judged_samples``) as dicts, with each sample's system prompt
+    and the exact user turn it answered (``user_content``)."""
     from emlab.analysis import judged_samples
 
     frame = judged_samples(store, judge)
     if model is not None:
         frame = frame[frame["model"] == model]
     key_column = _key_column(frame)
-    systems: dict[str, Any] = {}
+    samples: dict[str, dict[str, Any]] = {}
     if key_column is not None:
-        systems = {row["key"]: row.get("system") for row in store.rows("samples")}
+        samples = {row["key"]: row for row in store.rows("samples")}
     rows = []
     for record in frame.to_dict("records"):
-        record["system"] = systems.get(record.get(key_column)) if key_column else None
+        sample = samples.get(record.get(key_column)) if key_column else None
+        record["system"] = sample.get("system") if sample else None
+        record["user_content"] = sample_user_turn(sample) if sample else record["question"]
         rows.append(record)
     return rows
 
