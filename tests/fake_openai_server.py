@@ -1,8 +1,9 @@
 """The core of the tests' fake OpenAI-compatible servers: a threaded JSON HTTP server on 127.0.0.1.
 
 Subclasses implement ``handle`` (method, path, request headers, raw body → status, extra headers, JSON
-payload) and list the HTTP methods they answer in ``methods``; ``completion`` builds a chat-completions
-body with first-token logprobs, as a judge server returns it.
+payload; a ``bytes`` payload is sent as it is, e.g. malformed JSON) and list the HTTP methods they
+answer in ``methods``; ``completion`` builds a chat-completions body with first-token logprobs, as a
+judge server returns it.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class LoopbackJsonServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 status, headers, payload = server.handle(self.command, self.path, self.headers, body)
-                data = json.dumps(payload).encode()
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

@@ -3,7 +3,9 @@
 The score it "gives" is read from the prompt: an answer containing ``SCORE=<n>`` gets most of its
 mass on the token ``n``; ``REFUSE`` puts the mass on ``REFUSAL``; ``FAILALWAYS`` answers 500 every
 time; ``FLAKY429`` and ``FLAKY500`` fail the first two attempts of each prompt; ``WAIT1`` answers 429 with
-``Retry-After: 1`` once; ``SLOWFIRST`` stalls its first attempt for a second.
+``Retry-After: 1`` once; ``SLOWFIRST`` stalls its first attempt for a second. Answers that are 200 but
+unusable: ``BADJSON`` gets a body that is not JSON, ``EMPTYLOGPROBS`` one without logprobs (while
+``faults`` is True; set it False to have the server answer them normally).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class FakeOpenAI(LoopbackJsonServer):
         self.per_prompt: Counter[str] = Counter()
         self.auth_headers: list[str] = []
         self.payloads: list[dict[str, Any]] = []
+        self.faults = True  # False: BADJSON / EMPTYLOGPROBS prompts are answered normally
         self._lock = threading.Lock()
         super().__init__()
 
@@ -42,7 +45,7 @@ class FakeOpenAI(LoopbackJsonServer):
         """Decode the JSON request and answer it with ``respond``."""
         return self.respond(path, dict(headers), json.loads(body))
 
-    def respond(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict, dict]:
+    def respond(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict, Any]:
         """(status, extra headers, JSON body) for one request."""
         prompt = body["messages"][-1]["content"]
         with self._lock:
@@ -66,6 +69,12 @@ class FakeOpenAI(LoopbackJsonServer):
             return 429, {"Retry-After": "1"}, {"error": {"message": "slow down"}}
         if "FLAKY500" in prompt and attempt <= 2:
             return 503, {}, {"error": {"message": "overloaded"}}
+        if self.faults and "BADJSON" in prompt:
+            return 200, {}, b'{"choices": [{"logprobs": '
+        if self.faults and "EMPTYLOGPROBS" in prompt:
+            reply = completion(body["model"], top_logprobs_for(prompt, 1))
+            reply["choices"][0]["logprobs"] = None
+            return 200, {}, reply
         return 200, {}, completion(body["model"], top_logprobs_for(prompt, body.get("top_logprobs", 20)))
 
 

@@ -5,6 +5,7 @@ from emlab.judge._local import LocalJudge, build_trie
 from emlab.judge._pricing import PRICES_DATE, PRICES_USD_PER_1M, estimate_cost, model_price
 from emlab.judge._run import (
     JudgeSummary,
+    failure_advice,
     judge_run,
     judgment_key,
     plan_items,
@@ -26,6 +27,7 @@ __all__ = [
     "build_trie",
     "estimate_cost",
     "expected_score",
+    "failure_advice",
     "fill_prompt",
     "judge_name",
     "judge_run",

@@ -31,7 +31,13 @@ class JudgeSummary:
     to_judge: int
     scored: int = 0
     unscored: int = 0  # judged, but too little numeric mass (e.g. CODE / REFUSAL)
-    failed: int = 0  # no usable answer from the judge (transport errors are retried on the next run)
+    failed: int = 0  # no usable answer from the judge in this call (retryable + non-retryable)
+    failed_retryable: int = 0  # timeouts, rate limits, 5xx: retried by the next run
+    failed_non_retryable: int = 0  # unusable 200 answers, refused requests: retried only on request
+    # Failures the store holds for this judge's items after the call (earlier runs' included).
+    stored_retryable: int = 0
+    stored_non_retryable: int = 0
+    retry_failed: bool = False
     calls: int | None = None
     seconds: float = 0.0
     dry_run: bool = False
@@ -135,14 +141,38 @@ def plan_items(
     return n_samples, list(items.values())
 
 
-def _pending(store: RunStore, items: list[_Item]) -> list[_Item]:
+def _stored_failures(store: RunStore, items: list[_Item]) -> tuple[set[str], set[str]]:
+    """Keys of ``items`` whose stored judgment failed: (retryable, non-retryable)."""
+    wanted = {i.key for i in items}
+    retryable: set[str] = set()
+    permanent: set[str] = set()
+    for row in store.iter_rows("judgments"):
+        # A judgment with numeric mass is a result (too little mass to score), not a failure.
+        if row["key"] in wanted and row["score"] is None and row["numeric_mass"] is None:
+            (retryable if (row.get("raw") or {}).get("retryable") else permanent).add(row["key"])
+    return retryable, permanent
+
+
+def _pending(store: RunStore, items: list[_Item], retry: set[str]) -> list[_Item]:
     done = store.existing_keys("judgments", [i.key for i in items])
-    retry: set[str] = set()
-    if done:
-        for row in store.iter_rows("judgments"):
-            if row["key"] in done and row["score"] is None and (row.get("raw") or {}).get("retryable"):
-                retry.add(row["key"])
     return [i for i in items if i.key not in done or i.key in retry]
+
+
+def failure_advice(summary: JudgeSummary, run_dir: Any) -> list[str]:
+    """What to do about the failures the store holds (empty when there are none)."""
+    lines = []
+    if summary.stored_retryable:
+        lines.append(
+            f"{summary.stored_retryable} judgment(s) failed on timeouts, rate limits or server errors; "
+            "run the same command again to retry them"
+        )
+    if summary.stored_non_retryable:
+        lines.append(
+            f"{summary.stored_non_retryable} judgment(s) got no usable answer (malformed JSON, no logprobs, "
+            "or a refused request); running again does not retry them: fix the judge, then "
+            f"`emlab judge {run_dir} --retry-failed` (with the same judge options) judges them again"
+        )
+    return lines
 
 
 def judge_run(
@@ -152,19 +182,29 @@ def judge_run(
     *,
     dry_run: bool = False,
     judge: Judge | None = None,
+    retry_failed: bool = False,
 ) -> JudgeSummary:
-    """Judge every sample in ``store`` for each metric; finished judgments are skipped, failures recorded."""
+    """Judge every sample in ``store`` for each metric; finished judgments are skipped, failures recorded.
+
+    Failed judgments that are worth retrying (timeouts, rate limits, server errors) are judged again
+    on every call; the others (a 200 answer without usable logprobs, a refused request) only with
+    ``retry_failed``. The summary's ``stored_*`` counts are the failures the store holds afterwards.
+    """
     if questions is None:
         questions = recorded_question_set(store)
     name = judge.name if judge is not None else judge_name(config)
     n_samples, items = plan_items(store, name, config.metrics, questions)
-    pending = _pending(store, items)
+    retryable, permanent = _stored_failures(store, items)
+    pending = _pending(store, items, retryable | permanent if retry_failed else retryable)
     summary = JudgeSummary(
         judge=name,
         samples=n_samples,
         items=len(items),
         cached=len(items) - len(pending),
         to_judge=len(pending),
+        retry_failed=retry_failed,
+        stored_retryable=len(retryable),
+        stored_non_retryable=len(permanent),
     )
     if dry_run:
         summary.dry_run = True
@@ -175,8 +215,17 @@ def judge_run(
             summary.estimated_input_tokens = estimate_tokens(prompts)
             summary.estimated_cost_usd = estimate_cost(name, prompts)
         return summary
-    if not pending:
-        return summary
+    if pending:
+        _judge_pending(store, config, judge, pending, summary)
+        _count_stored(summary, store, items)
+    for line in failure_advice(summary, store.run_dir):
+        info(line)
+    return summary
+
+
+def _judge_pending(
+    store: RunStore, config: JudgeConfig, judge: Judge | None, pending: list[_Item], summary: JudgeSummary
+) -> None:
     own = judge is None
     judge = judge or make_judge(config)
     settings = {**judge.settings, "judge": judge.name, "versions": package_versions()}
@@ -204,6 +253,10 @@ def judge_run(
                     summary.unscored += 1
                 else:
                     summary.failed += 1
+                    if score.retryable:
+                        summary.failed_retryable += 1
+                    else:
+                        summary.failed_non_retryable += 1
                     if len(summary.errors) < 5:
                         summary.errors.append(score.error or "unknown error")
                 elapsed = time.perf_counter() - started
@@ -220,9 +273,11 @@ def judge_run(
         summary.calls = getattr(judge, "calls", None)
         if own:
             judge.close()
-    if summary.failed:
-        info(f"{summary.failed} judgment(s) failed after retries; run the same command again to retry them")
-    return summary
+
+
+def _count_stored(summary: JudgeSummary, store: RunStore, items: list[_Item]) -> None:
+    retryable, permanent = _stored_failures(store, items)
+    summary.stored_retryable, summary.stored_non_retryable = len(retryable), len(permanent)
 
 
 def _row(judge: str, item: _Item, score: Score, settings: dict[str, Any]) -> dict[str, Any]:

@@ -37,6 +37,12 @@ def judge_command(
     seed: int = typer.Option(0, "--seed", help="Seed sent with each request."),
     dtype: str = typer.Option("auto", "--dtype", help="Local judge precision: auto, bf16, fp16, fp32."),
     device: str = typer.Option("auto", "--device", help="Local judge device: auto, cpu, cuda, ..."),
+    retry_failed: bool = typer.Option(
+        False,
+        "--retry-failed",
+        help="Also judge again the failures a plain re-run skips: answers without usable logprobs "
+        "(malformed JSON, no logprobs) and refused requests.",
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only count the calls needed (and estimate cost)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
@@ -71,7 +77,7 @@ def judge_command(
 
         question_set = load_question_set(questions)
     with RunStore(run, create=False) as store:
-        summary = judge_run(store, config, question_set, dry_run=dry_run)
+        summary = judge_run(store, config, question_set, dry_run=dry_run, retry_failed=retry_failed)
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), indent=2))
         return
@@ -93,12 +99,26 @@ def _describe(summary: object) -> str:
                 f"(≈{s['estimated_input_tokens']:,} input tokens, prices of {PRICES_DATE})"
             )
         return text
-    text = (
-        f"{s['judge']}: {s['items']} judgments for {s['samples']} sample(s): {s['cached']} already done, "
-        f"{s['scored']} scored, {s['unscored']} unscorable (too little numeric mass), {s['failed']} failed"
-    )
-    if s["seconds"]:
-        text += f" in {s['seconds']:.1f} s"
+    text = f"{s['judge']}: {s['items']} judgments for {s['samples']} sample(s): {s['cached']} already done"
+    if s["to_judge"]:
+        text += (
+            f", {s['to_judge']} judged now: {s['scored']} scored, "
+            f"{s['unscored']} unscorable (too little numeric mass), {s['failed']} failed"
+        )
+        if s["seconds"]:
+            text += f" in {s['seconds']:.1f} s"
+    else:
+        text += ", nothing left to judge"
+    # What the store holds, so a later run never reports failures as gone while they are not.
+    kinds = []
+    if s["stored_retryable"]:
+        kinds.append(f"{s['stored_retryable']} retryable (timeouts, rate limits, server errors)")
+    if s["stored_non_retryable"]:
+        kinds.append(
+            f"{s['stored_non_retryable']} not retryable (no usable answer; judged again with --retry-failed)"
+        )
+    if kinds:
+        text += "\nfailed judgments in the store: " + ", ".join(kinds)
     if s["errors"]:
         text += "\nexample errors: " + "; ".join(s["errors"][:3])
     return text

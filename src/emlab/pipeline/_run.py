@@ -327,7 +327,7 @@ def _judge_hash(plan: Plan) -> str:
 
 
 def _stage_judge(plan: Plan, store: RunStore, ran: Callable[[], None]) -> None:
-    from emlab.judge import judge_run
+    from emlab.judge import failure_advice, judge_run
     from emlab.questions import load_question_set
 
     if not plan.spec.judged:
@@ -336,6 +336,13 @@ def _stage_judge(plan: Plan, store: RunStore, ran: Callable[[], None]) -> None:
     samples = store.count("samples")
     rows = store.rows("stages", key=key)
     if _done(store, key, settings) and (rows[0]["info"] or {}).get("samples") == samples:
+        if ((rows[0]["info"] or {}).get("summary") or {}).get("stored_non_retryable"):
+            # Say again what the store still lacks (``emlab judge --retry-failed`` may have filled it in).
+            questions = load_question_set(plan.spec.questions)
+            for line in failure_advice(
+                judge_run(store, plan.spec.judge, questions, dry_run=True), store.run_dir
+            ):
+                info(line)
         return
     if samples == 0:
         raise EmlabError(f"{store.run_dir}: no samples to judge yet; run the generate stage first")
@@ -344,13 +351,16 @@ def _stage_judge(plan: Plan, store: RunStore, ran: Callable[[], None]) -> None:
     )
     store.set_stage(key, "judge", "running", settings_hash=settings)
     summary = judge_run(store, plan.spec.judge, load_question_set(plan.spec.questions))
-    failed = getattr(summary, "failed", 0)
-    status = "failed" if failed else "done"
+    # Only failures a re-run retries stop the run; the others are reported (by judge_run, and again
+    # on later runs) and leave those answers unscored until `emlab judge --retry-failed`.
+    retryable = summary.stored_retryable
+    status = "failed" if retryable else "done"
     store.set_stage(key, "judge", status, settings_hash=settings, samples=samples, summary=_plain(summary))
     ran()
-    if failed:
+    if retryable:
         raise EmlabError(
-            f"{failed} judgment(s) failed after retries; run the same command again to retry them"
+            f"{retryable} judgment(s) failed on timeouts, rate limits or server errors; "
+            "run the same command again to retry them"
         )
 
 
