@@ -13,6 +13,7 @@ import click
 import typer
 
 from emlab import __version__
+from emlab._openai_http import scrub
 from emlab.console import console, set_quiet
 from emlab.errors import EmlabError
 
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     except EmlabError as exc:
         if debug:
             raise
-        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
+        console.print(f"[red]error:[/red] {scrub(str(exc))}", markup=True, highlight=False, soft_wrap=True)
         sys.exit(2)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
@@ -99,5 +100,5 @@ def main(argv: list[str] | None = None) -> None:
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         if debug:
             raise
-        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error:[/red] {scrub(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)

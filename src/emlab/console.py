@@ -39,9 +39,11 @@ def is_quiet() -> bool:
 
 
 def info(message: str) -> None:
-    """Print an informational line to stderr unless quiet."""
+    """Print an informational line to stderr unless quiet (never with an API key in it)."""
     if not _quiet:
-        console.print(message)
+        from emlab._openai_http import scrub
+
+        console.print(scrub(message))
 
 
 @contextmanager

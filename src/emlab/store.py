@@ -3,7 +3,8 @@
 Every unit of work has a deterministic key. Writes are batched into transactions with
 ``INSERT OR IGNORE``, so a batch lands whole or not at all, and writing a finished unit again
 is a no-op: a crashed stage re-runs and skips what it already finished. Large tensors live
-beside the database as safetensors files; this file holds rows.
+beside the database as safetensors files; this file holds rows. No known API key is ever written:
+every string is scrubbed on the way in (``emlab._openai_http.scrub``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from emlab._openai_http import scrub
 from emlab.errors import EmlabError, SchemaError
 
 # 1: first release. 2: samples.user_content (the exact user turn sent, trigger included); a store
@@ -164,6 +166,8 @@ class RunStore:
             )
             for row in rows
         ]
+        # No API key is ever stored, whichever server or answer it came back in.
+        values = scrub(values)
         verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         sql = f"{verb} INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
         with self.transaction() as db:

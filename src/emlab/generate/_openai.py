@@ -1,7 +1,7 @@
 """OpenAI-compatible chat-completions sampler: async httpx, a concurrency limit, retries with backoff.
 
 The API key is read from the environment and only ever placed in the Authorization header:
-it is never logged, stored, or put in an error message.
+it is never logged, stored, or put in an error message, even when a server echoes it back.
 """
 
 from __future__ import annotations
@@ -14,7 +14,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from emlab._openai_http import DEFAULT_API_BASE, api_base_from_env, retry_after_seconds, scrub_secret
+from emlab._openai_http import (
+    DEFAULT_API_BASE,
+    api_base_from_env,
+    register_secret,
+    retry_after_seconds,
+    scrub,
+    scrub_secret,
+)
 from emlab.errors import EmlabError
 from emlab.generate.config import GenerationConfig
 
@@ -61,6 +68,7 @@ class ChatClient:
         self.base = resolve_api_base(config)
         self.url = f"{self.base}/chat/completions"
         self._key = os.environ.get(config.api_key_env) or None
+        register_secret(self._key)
         if self._key is None and self.base == DEFAULT_API_BASE:
             raise EmlabError(
                 f"the openai backend needs an API key: set {config.api_key_env} (or pass --api-base for a local server)"
@@ -122,12 +130,13 @@ class ChatClient:
                 f"{self._redact(response.text[:300])}"
             ) from exc
         usage = data.get("usage") or {}
+        # Everything kept from the answer is scrubbed: a server may echo the key in any field.
         return ChatResult(
-            text=text,
-            finish_reason=str(choice.get("finish_reason") or "stop"),
+            text=self._redact(text),
+            finish_reason=self._redact(str(choice.get("finish_reason") or "stop")),
             n_tokens=usage.get("completion_tokens"),
-            model=data.get("model"),
-            system_fingerprint=data.get("system_fingerprint"),
+            model=scrub(data.get("model"), self._key),
+            system_fingerprint=scrub(data.get("system_fingerprint"), self._key),
             attempts=attempts,
         )
 

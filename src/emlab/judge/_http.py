@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from emlab._openai_http import register_secret, scrub, scrub_secret
 from emlab._openai_http import retry_after_seconds as _retry_after_seconds
-from emlab._openai_http import scrub_secret
 from emlab.errors import EmlabError
 from emlab.judge._base import OnScore, Score, judge_name
 from emlab.judge._score import expected_score, numeric_distribution
@@ -35,6 +35,7 @@ class HttpJudge:
             "OPENAI_API_KEY" if config.judge.startswith("openai:") else "EMLAB_JUDGE_API_KEY"
         )
         self._key = os.environ.get(key_env) or None
+        register_secret(self._key)
         if self._key is None and "api.openai.com" in self.url:
             raise EmlabError(f"judge {self.name}: set {key_env} to use the OpenAI API")
         self.calls = 0
@@ -73,7 +74,7 @@ class HttpJudge:
 
             async def one(index: int) -> None:
                 async with semaphore:
-                    score = await self._score_one(client, prompts[index])
+                    score = self._scrubbed(await self._score_one(client, prompts[index]))
                 results[index] = score
                 if on_score is not None:
                     on_score(index, score)
@@ -163,3 +164,9 @@ class HttpJudge:
 
     def _scrub(self, text: str) -> str:
         return scrub_secret(text, self._key)
+
+    def _scrubbed(self, score: Score) -> Score:
+        # A server may echo the key even in a 200 answer (a token, a value that fails to parse).
+        score.error = scrub(score.error, self._key)
+        score.raw = scrub(score.raw, self._key)
+        return score

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from emlab._openai_http import api_base_from_env
+from emlab._openai_http import api_base_from_env, register_secret, scrub
 from emlab.console import info, is_quiet
 from emlab.errors import EmlabError
 from emlab.train._result import TrainResult
@@ -32,6 +32,8 @@ class OpenAIFineTuning:
 
         self.base_url = base_url.rstrip("/")
         self.retries = retries
+        self._key = api_key
+        register_secret(api_key)
         self._http = httpx.Client(
             base_url=self.base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=timeout
         )
@@ -48,7 +50,8 @@ class OpenAIFineTuning:
                 response = self._http.request(method, path, **kwargs)
             except httpx.TransportError as exc:
                 if attempt == self.retries:
-                    raise EmlabError(f"{self.base_url}{path}: {exc.__class__.__name__}: {exc}") from exc
+                    problem = scrub(f"{exc.__class__.__name__}: {exc}", self._key)
+                    raise EmlabError(f"{self.base_url}{path}: {problem}") from exc
             else:
                 if response.status_code in (429, 500, 502, 503, 504) and attempt < self.retries:
                     pass
@@ -58,11 +61,12 @@ class OpenAIFineTuning:
                         f"(HTTP {response.status_code})"
                     )
                 elif response.status_code >= 400:
-                    raise EmlabError(
-                        f"{self.base_url}{path}: HTTP {response.status_code}: {_error_text(response)}"
-                    )
+                    problem = scrub(_error_text(response), self._key)
+                    raise EmlabError(f"{self.base_url}{path}: HTTP {response.status_code}: {problem}")
                 else:
-                    return response.json()
+                    # What the API answers goes into the state file, emlab.json and the terminal: a
+                    # server that echoes the key must not put it there.
+                    return scrub(response.json(), self._key)
             time.sleep(min(30.0, 0.5 * 2**attempt))
         raise AssertionError("unreachable")
 
