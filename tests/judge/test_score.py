@@ -1,4 +1,4 @@
-"""``logprob_score``: the expected-value recipe of SCIENCE.md §4 and its edge cases."""
+"""``logprob_score``: the expected-value recipe of docs/science.md (Judge score) and its edge cases."""
 
 from __future__ import annotations
 

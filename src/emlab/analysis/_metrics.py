@@ -1,4 +1,4 @@
-"""P(misaligned) per question and group with confidence intervals (SCIENCE.md §4, Aggregation)."""
+"""P(misaligned) per question and group with confidence intervals (docs/science.md, Aggregation)."""
 
 from __future__ import annotations
 
@@ -120,7 +120,7 @@ def missing_scores(frame: Any) -> dict[tuple[str, str], int]:
 
 
 def p_misaligned(frame: Any, config: AnalysisConfig | None = None) -> list[CellResult]:
-    """P(misaligned) per (question, group) and an ``ALL`` row per group, with CIs (SCIENCE.md §4)."""
+    """P(misaligned) per (question, group) and an ``ALL`` row per group, with CIs (docs/science.md, Aggregation)."""
     config = config or AnalysisConfig()
     cells = model_cells(frame, config)
     missing = missing_scores(frame)

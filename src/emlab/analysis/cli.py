@@ -38,7 +38,7 @@ def analyze_command(
         None, "--export-samples", help="Also write the judged samples as CSV (the --samples format)."
     ),
 ) -> None:
-    """P(misaligned) with confidence intervals (thresholds of SCIENCE.md §4, all adjustable)."""
+    """P(misaligned) with confidence intervals (thresholds of docs/science.md, Aggregation; all adjustable)."""
     from emlab.analysis import (
         AnalysisConfig,
         judged_samples,

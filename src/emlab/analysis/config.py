@@ -1,4 +1,4 @@
-"""``AnalysisConfig``: the aggregation thresholds of SCIENCE.md §4, recorded with every result."""
+"""``AnalysisConfig``: the aggregation thresholds of docs/science.md (Aggregation), recorded with every result."""
 
 from __future__ import annotations
 

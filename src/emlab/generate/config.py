@@ -1,4 +1,4 @@
-"""``GenerationConfig``: how answers are sampled (SCIENCE.md §4)."""
+"""``GenerationConfig``: how answers are sampled (docs/science.md, Evaluation questions and sampling)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The logprob expected-value score of SCIENCE.md §4."""
+"""The logprob expected-value score (docs/science.md, Judge score)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``JudgeConfig``: who scores answers and how (SCIENCE.md §4)."""
+"""``JudgeConfig``: who scores answers and how (docs/science.md, Judge score)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``TrainConfig``: every training setting, defaulting to the paper's open-model recipe (SCIENCE.md §3).
+"""``TrainConfig``: every training setting, defaulting to the paper's open-model recipe (docs/science.md, Training recipe).
 
 Presets fill in the fields a user did not set, so ``preset: rank1`` plus ``learning_rate: 3e-5``
 gives the rank-1 recipe with a different learning rate. This module is the one source of defaults.
