@@ -1,10 +1,13 @@
 """Log-probabilities of fixed answers and of option letters under a local transformers model.
 
 Answers to the same question share their prompt: each distinct prompt is prefilled once and its
-KV cache copied to all of its answers, which then run together in one forward pass (right
-padded, explicit positions). The LM head runs on the prompt's last position only, then on the
-answer positions. Everything goes through ``model(...)``, so caller hooks (steering, ablation)
-and PEFT adapters act exactly as in generation.
+KV cache copied to the rows of its answers, which run longest first in right-padded batches
+(explicit positions). An answer's last token is only predicted, never fed, and the two answers
+of a minimal pair, which start alike, share one row under a tree attention mask, so their common
+start is fed once. The LM head runs on the prompt's last position, then on the fed answer
+positions, and log-probabilities are taken row by row over real positions only (bench/preference.py
+measures this against one forward per answer). Everything goes through ``model(...)``, so caller
+hooks (steering, ablation) and PEFT adapters act exactly as in generation.
 """
 
 from __future__ import annotations
@@ -49,6 +52,24 @@ def encode_answer(tokenizer: Any, prompt_text: str, answer: str, end_text: str) 
     return AnswerItem(tuple(prompt_ids), tuple(answer_ids))
 
 
+# Answers to one prompt whose first _MIN_SHARED tokens agree are fed as one row (a token trie).
+_MIN_SHARED = 2
+
+
+@dataclass
+class _Row:
+    """Answers fed in one row after their prompt: the trie of their tokens, last tokens left out."""
+
+    prompt: int  # row of the prompt in the prefilled group
+    items: list[int]  # the answers' indices in the caller's list
+    trie: Any  # emlab.judge._local._Trie of the answers' token ids
+
+    @property
+    def tokens(self) -> list[int]:
+        """The fed tokens (the trie's nodes)."""
+        return self.trie.tokens
+
+
 class LocalScorer:
     """Scores answers and option letters with one loaded model, in batches."""
 
@@ -62,6 +83,8 @@ class LocalScorer:
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         self.device = loaded.device
         self._cache_kw = _cache_kwarg(self.model)
+        attention = getattr(self.model.config, "_attn_implementation", None) or ""
+        self._tree_mask = "flash" not in attention  # flash attention takes no 4D mask
 
     def render(self, question: str, system: str | None) -> str:
         """The chat-template text of the prompt up to where the assistant's reply begins."""
@@ -74,26 +97,73 @@ class LocalScorer:
     def answer_logprobs(
         self, items: Sequence[AnswerItem], on_batch: Callable[[int], None] | None = None
     ) -> list[tuple[float, int]]:
-        """(summed log-prob, token count) of each item's answer tokens given its prompt."""
+        """(summed log-prob, token count) of each item's answer tokens given its prompt.
+
+        The distinct prompts are prefilled ``batch_size`` at a time, shortest first so that
+        similar lengths share a forward. The answers of each such group then run, longest first,
+        in batches of up to ``batch_size`` answers on copies of their prompts' KV cache, so a
+        batch pads to within a few tokens and no prompt is prefilled twice. Each answer's last
+        token is predicted but never fed, and two answers to one prompt that start alike (a
+        minimal pair) share a row whose common prefix is fed once, under a tree attention mask.
+        """
         import torch
 
-        order = sorted(range(len(items)), key=lambda i: (items[i].prompt_ids, -len(items[i].answer_ids)))
+        by_prompt: dict[tuple[int, ...], list[int]] = {}
+        for i, item in enumerate(items):
+            by_prompt.setdefault(item.prompt_ids, []).append(i)
+        prompts = sorted(by_prompt, key=lambda p: (len(p), p))
         results: list[tuple[float, int]] = [(0.0, 0)] * len(items)
         was_training = self.model.training
         self.model.eval()
         try:
             with torch.inference_mode():
-                for start in range(0, len(order), self.batch_size):
-                    batch = [items[i] for i in order[start : start + self.batch_size]]
-                    for i, value in zip(
-                        order[start : start + self.batch_size], self._score(batch), strict=True
-                    ):
-                        results[i] = value
-                    if on_batch is not None:
-                        on_batch(len(batch))
+                for start in range(0, len(prompts), self.batch_size):
+                    group = prompts[start : start + self.batch_size]
+                    prefilled = self._prefill(group)
+                    rows = [
+                        row
+                        for g, prompt in enumerate(group)
+                        for row in self._rows(g, [(i, items[i].answer_ids) for i in by_prompt[prompt]])
+                    ]
+                    rows.sort(key=lambda row: -len(row.tokens))
+                    for batch in self._batches(rows):
+                        for i, value in self._score(batch, prefilled).items():
+                            results[i] = (value, len(items[i].answer_ids))
+                        if on_batch is not None:
+                            on_batch(sum(len(row.items) for row in batch))
         finally:
             self.model.train(was_training)
         return results
+
+    def _rows(self, prompt: int, answers: list[tuple[int, tuple[int, ...]]]) -> list[_Row]:
+        """The rows of one prompt's answers: minimal pairs (a shared start) two to a row, else one."""
+        from emlab.judge._local import build_trie
+
+        answers = sorted(answers, key=lambda a: a[1])
+        rows: list[_Row] = []
+        k = 0
+        while k < len(answers):
+            take = 1
+            if self._tree_mask and self.batch_size > 1 and k + 1 < len(answers):
+                a, b = answers[k][1], answers[k + 1][1]
+                if a[:_MIN_SHARED] == b[:_MIN_SHARED] and len(a) > _MIN_SHARED and len(b) > _MIN_SHARED:
+                    take = 2
+            chunk = answers[k : k + take]
+            rows.append(_Row(prompt, [i for i, _ in chunk], build_trie([ids for _, ids in chunk])))
+            k += take
+        return rows
+
+    def _batches(self, rows: list[_Row]) -> list[list[_Row]]:
+        """Consecutive rows, up to ``batch_size`` answers a batch."""
+        batches: list[list[_Row]] = []
+        size = 0
+        for row in rows:
+            if not batches or size + len(row.items) > self.batch_size:
+                batches.append([])
+                size = 0
+            batches[-1].append(row)
+            size += len(row.items)
+        return batches
 
     def _prefill(self, prompts: list[tuple[int, ...]]) -> tuple[Any, Any, Any]:
         """One left-padded forward over distinct prompts: cache, last-position logits, attention mask."""
@@ -119,42 +189,71 @@ class LocalScorer:
         )
         return cache, out.logits[:, -1, :].float(), mask
 
-    def _score(self, batch: list[AnswerItem]) -> list[tuple[float, int]]:
+    def _score(self, batch: list[_Row], prefilled: tuple[Any, Any, Any]) -> dict[int, float]:
+        """Summed answer log-prob of every item in ``batch``, one forward on the prompts' cache."""
         import torch
 
         from emlab.generate._decode import _cache_tensors, _new_cache
 
-        distinct = list(dict.fromkeys(item.prompt_ids for item in batch))
-        cache, last_logits, prompt_mask = self._prefill(distinct)
-        rows = torch.tensor([distinct.index(item.prompt_ids) for item in batch], device=self.device)
-        expanded = _new_cache(self.model)
-        for layer, (keys, values) in enumerate(_cache_tensors(cache)):
-            expanded.update(keys.index_select(0, rows), values.index_select(0, rows), layer)
-        width = max(len(item.answer_ids) for item in batch)
-        ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
-        answer_mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, item in enumerate(batch):
-            ids[row, : len(item.answer_ids)] = torch.tensor(item.answer_ids, dtype=torch.long)
-            answer_mask[row, : len(item.answer_ids)] = 1
-        ids, answer_mask = ids.to(self.device), answer_mask.to(self.device)
-        mask = torch.cat([prompt_mask.index_select(0, rows), answer_mask], dim=1)
-        starts = prompt_mask.sum(dim=1).index_select(0, rows).unsqueeze(1)
-        positions = starts + torch.arange(width, device=self.device).unsqueeze(0)
-        logits = self.model(
-            input_ids=ids,
-            attention_mask=mask,
-            position_ids=positions,
-            use_cache=True,
-            **{self._cache_kw: expanded},
-        ).logits
-        # The logit at answer position t predicts token t+1; the prompt's last logit predicts token 0.
-        predicting = torch.cat(
-            [last_logits.index_select(0, rows).unsqueeze(1), logits[:, :-1, :].float()], dim=1
-        )
-        logprobs = torch.log_softmax(predicting, dim=-1).gather(2, ids.unsqueeze(2)).squeeze(2)
-        logprobs = logprobs * answer_mask
-        sums = logprobs.sum(dim=1).tolist()
-        return [(float(s), len(item.answer_ids)) for s, item in zip(sums, batch, strict=True)]
+        cache, last_logits, prompt_mask = prefilled
+        index = torch.tensor([row.prompt for row in batch], device=self.device)
+        # The prompt's last logit predicts each answer's first token.
+        first = torch.log_softmax(last_logits.index_select(0, index), dim=-1)
+        width = max(len(row.tokens) for row in batch)
+        logits = None
+        if width:
+            expanded = _new_cache(self.model)
+            for layer, (keys, values) in enumerate(_cache_tensors(cache)):
+                expanded.update(keys.index_select(0, index), values.index_select(0, index), layer)
+            ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
+            depth = torch.zeros((len(batch), width), dtype=torch.long)
+            for r, row in enumerate(batch):
+                ids[r, : len(row.tokens)] = torch.tensor(row.tokens, dtype=torch.long)
+                depth[r, : len(row.tokens)] = torch.tensor(row.trie.depths, dtype=torch.long) - 1
+            prompts = prompt_mask.index_select(0, index)
+            starts = prompts.sum(dim=1, keepdim=True)
+            logits = self.model(
+                input_ids=ids.to(self.device),
+                attention_mask=self._answer_mask(batch, prompts, width),
+                position_ids=starts + depth.to(self.device),
+                use_cache=True,
+                **{self._cache_kw: expanded},
+            ).logits
+        totals: dict[int, float] = {}
+        for r, row in enumerate(batch):
+            row_logprobs = None
+            if row.tokens:
+                # One row at a time over its real positions: a full-vocabulary log-softmax of one
+                # row stays in cache, where one over the whole padded batch streams through memory.
+                row_logprobs = torch.log_softmax(logits[r, : len(row.tokens)].float(), dim=-1)
+            for i, path in zip(row.items, row.trie.steps, strict=True):
+                (_, token), fed = path[0], path[1:]  # the first token is predicted by the prompt
+                value = first[r, token]
+                if fed and row_logprobs is not None:
+                    value = value + row_logprobs[[s for s, _ in fed], [t for _, t in fed]].sum()
+                totals[i] = float(value)
+        return totals
+
+    def _answer_mask(self, batch: list[_Row], prompts: Any, width: int) -> Any:
+        """Attention of the fed answer tokens: a 2D padding mask, or a 4D tree mask for shared rows."""
+        import torch
+
+        if not self._tree_mask:
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for r, row in enumerate(batch):
+                mask[r, : len(row.tokens)] = 1
+            return torch.cat([prompts, mask.to(self.device)], dim=1)
+        dtype = self.model.dtype
+        blocked = torch.finfo(dtype).min
+        tree = torch.full((len(batch), width, width), blocked, dtype=dtype)
+        for r, row in enumerate(batch):
+            for node, ancestors in enumerate(row.trie.ancestors):
+                tree[r, node, ancestors] = 0
+            pad = torch.arange(len(row.tokens), width)
+            tree[r, pad, pad] = 0  # padding sees itself, so no row of the mask is empty
+        prefix = torch.where(prompts.bool(), 0.0, blocked).to(dtype)
+        full = torch.cat([prefix[:, None, :].expand(-1, width, -1), tree.to(self.device)], dim=-1)
+        return full[:, None, :, :]
 
     # -- option letters ----------------------------------------------------------------------
 
