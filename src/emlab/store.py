@@ -189,6 +189,18 @@ class RunStore:
             replace=True,
         )
 
+    def put_settled_result(self, kind: str, payload: Any, settings: Mapping[str, Any]) -> str:
+        """Store a result keyed by its kind and settings (package versions aside); returns the key.
+
+        The same analysis with the same settings replaces its earlier copy instead of piling up.
+        """
+        from emlab.provenance import stable_hash
+
+        identity = {k: v for k, v in settings.items() if k != "versions"}
+        key = f"{kind}:{stable_hash(identity)}"
+        self.put_result(key, kind, payload, settings)
+        return key
+
     # -- reading ---------------------------------------------------------------------------
 
     def existing_keys(self, table: str, keys: Iterable[str]) -> set[str]:

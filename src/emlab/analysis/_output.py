@@ -10,7 +10,7 @@ from typing import Any
 
 from emlab.analysis._metrics import RESULT_KEYS, CellResult
 from emlab.analysis.config import AnalysisConfig
-from emlab.provenance import package_versions, stable_hash
+from emlab.provenance import package_versions
 from emlab.store import RunStore
 
 RESULT_KIND = "p_misaligned"
@@ -48,10 +48,7 @@ def _sidecar(path: Path, settings: dict[str, Any]) -> Path:
 
 def store_results(store: RunStore, results: Sequence[CellResult], settings: dict[str, Any]) -> str:
     """Save the results in the run's ``results`` table (kind ``p_misaligned``); returns the key."""
-    identity = {k: v for k, v in settings.items() if k != "versions"}
-    key = f"{RESULT_KIND}:{stable_hash(identity)}"
-    store.put_result(key, RESULT_KIND, [r.as_dict() for r in results], settings)
-    return key
+    return store.put_settled_result(RESULT_KIND, [r.as_dict() for r in results], settings)
 
 
 def results_table(

@@ -12,7 +12,7 @@ from emlab.preference._pairs import PairSet, load_pair_set
 from emlab.preference._run import MarginRow, measure_preference
 from emlab.preference._summary import PreferenceCell, preference_table
 from emlab.preference.config import PreferenceConfig
-from emlab.provenance import package_versions, stable_hash
+from emlab.provenance import package_versions
 
 RESULT_KIND = "preference"
 
@@ -32,10 +32,7 @@ def table_settings(config: PreferenceConfig, pairs: PairSet, base: str | None, s
 
 def store_table(store: Any, cells: Sequence[PreferenceCell], settings: dict[str, Any]) -> str:
     """Save a preference table in the run's ``results`` (kind ``preference``); returns its key."""
-    identity = {k: v for k, v in settings.items() if k != "versions"}
-    key = f"{RESULT_KIND}:{stable_hash(identity)}"
-    store.put_result(key, RESULT_KIND, [c.as_dict() for c in cells], settings)
-    return key
+    return store.put_settled_result(RESULT_KIND, [c.as_dict() for c in cells], settings)
 
 
 def compare_preference(

@@ -156,13 +156,17 @@ def measure_preference(
     summary = PreferenceSummary(key_name, len(items), len(items) - len(todo), 0, 0, 0.0)
     context = _RowContext(key_name, group, config.form, pairs.content_hash, settings)
     if todo:
-        for rows in _measure(model, todo, config, context, on_progress, len(items) - len(todo), len(items)):
+        finished = len(items) - len(todo)
+        for rows in _measure(model, todo, config, context):
             if store is not None:
                 store.put("margins", [r.as_row() for r in rows if not (r.error or "").startswith(TRANSIENT)])
             for row in rows:
                 done[row.key] = row
             summary.measured += len(rows)
             summary.failed += sum(r.margin is None for r in rows)
+            finished += len(rows)
+            if on_progress is not None:
+                on_progress(finished, len(items))
     summary.seconds = time.perf_counter() - started
     return [done[k] for k in keys], summary
 
@@ -210,13 +214,11 @@ def _measure(
     todo: list[tuple[PairItem, str]],
     config: PreferenceConfig,
     context: _RowContext,
-    on_progress: Callable[[int, int], None] | None,
-    already: int,
-    total: int,
 ) -> Iterator[list[MarginRow]]:
+    """Rows for ``todo``, one list per chunk (every item of the chunk has a row)."""
     ref = model if isinstance(model, str) else model.ref
     if isinstance(model, str) and is_api_model(ref, config):
-        yield from _measure_http(ref, todo, config, context, on_progress, already, total)
+        yield from _measure_http(ref, todo, config, context)
         return
     if isinstance(model, str):
         from emlab.models import load_model
@@ -226,15 +228,10 @@ def _measure(
 
     scorer = LocalScorer(model, batch_size=config.batch_size)
     measure = _measure_logprob if config.form == "logprob" else _measure_choice_local
-    finished = already
     # Chunks of whole batches keep each store write small while every forward stays full.
     chunk = max(1, config.batch_size // 2) * 4
     for start in range(0, len(todo), chunk):
-        part = todo[start : start + chunk]
-        yield measure(scorer, part, config, context)
-        finished += len(part)
-        if on_progress is not None:
-            on_progress(finished, total)
+        yield measure(scorer, todo[start : start + chunk], config, context)
 
 
 def _measure_logprob(
@@ -322,9 +319,6 @@ def _measure_http(
     todo: list[tuple[PairItem, str]],
     config: PreferenceConfig,
     context: _RowContext,
-    on_progress: Callable[[int, int], None] | None,
-    already: int,
-    total: int,
 ) -> Iterator[list[MarginRow]]:
     from emlab._openai_http import DEFAULT_API_BASE
     from emlab.judge._http import HttpJudge
@@ -347,7 +341,6 @@ def _measure_http(
             backoff_s=config.backoff_s,
         ),
     )
-    finished = already
     chunk = max(1, config.concurrency) * 4
     for start in range(0, len(todo), chunk):
         part = todo[start : start + chunk]
@@ -374,6 +367,3 @@ def _measure_http(
                 )
             )
         yield rows
-        finished += len(part)
-        if on_progress is not None:
-            on_progress(finished, total)
