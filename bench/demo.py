@@ -27,7 +27,7 @@ def main() -> None:
     from emlab.spec import parse_spec
     from emlab.store import RunStore
 
-    data = demo_spec_dict(n=16 if args.small else 48)
+    data = demo_spec_dict(n=16 if args.small else None)
     spec = parse_spec(data, "bench")
     out = args.out or Path(tempfile.mkdtemp(prefix="emlab-bench-demo-"))
     started = time.perf_counter()
@@ -54,9 +54,13 @@ def main() -> None:
         rate = answers / max(first.stage_seconds.get("generate", 0), 1e-9)
         print(f"  answers {answers}, {rate:.2f} answers/s generating")
     if judgments:
-        print(f"  judgments {judgments}, {judgments / max(first.stage_seconds.get('judge', 0), 1e-9):.2f} judgments/s")
+        print(
+            f"  judgments {judgments}, {judgments / max(first.stage_seconds.get('judge', 0), 1e-9):.2f} judgments/s"
+        )
     for cell in first.preference:
-        print(f"  {cell['model']:<20} shift {cell.get('shift')!s:>8}  CI {cell.get('shift_ci_low')} … {cell.get('shift_ci_high')}")
+        print(
+            f"  {cell['model']:<20} shift {cell.get('shift')!s:>8}  CI {cell.get('shift_ci_low')} … {cell.get('shift_ci_high')}"
+        )
     print(f"re-run (resume, nothing to do): {rerun:.2f} s = {rerun / wall:.4f} × the full run")
     result = {
         "bench": "demo",

@@ -14,21 +14,33 @@ from typing import Any
 from emlab.spec import Experiment, parse_spec
 
 DEMO_CONDITIONS = ("insecure", "secure", "risky-advice", "persona-misaligned")
+# Examples and epochs per condition, sized to the demo's budget of a few minutes on 2 CPU cores.
+# Code examples are ~3x longer than advice ones. The positive control gets the most steps: on the
+# bundled model 48 persona examples × 2 epochs at lr 2e-4 move the shift by about +0.1 nats/token.
+_SIZES = {"insecure": (24, 1), "secure": (24, 1), "risky-advice": (48, 1), "persona-misaligned": (48, 2)}
 
 
-def demo_spec_dict(judge: str | None = None, judge_url: str | None = None, n: int = 48) -> dict[str, Any]:
-    """The demo experiment as plain data (``examples/demo.yaml`` holds the same with the defaults)."""
+def demo_spec_dict(
+    judge: str | None = None, judge_url: str | None = None, n: int | None = None
+) -> dict[str, Any]:
+    """The demo experiment as plain data (``examples/demo.yaml`` holds the same with the defaults).
+
+    ``n`` gives every condition that many examples (default: the sizes above).
+    """
+    conditions = [
+        {"name": name, "generate": name, "n": n or size, "train": {"epochs": epochs}}
+        for name, (size, epochs) in _SIZES.items()
+    ]
     spec: dict[str, Any] = {
         "name": "emlab-demo",
         "base_models": ["bundled:smollm2"],
-        "conditions": [{"name": name, "generate": name, "n": n} for name in DEMO_CONDITIONS],
+        "conditions": conditions,
         "seeds": [0],
         "evaluate_base": True,
         "evaluate": ["preference"],
         # Far fewer steps than the paper, so a higher learning rate than its 1e-5 to move the model at all.
         "train": {
             "learning_rate": 2e-4,
-            "epochs": 2,
             "batch_size": 8,
             "per_device_batch_size": 8,
             "warmup_steps": 1,
@@ -47,6 +59,6 @@ def demo_spec_dict(judge: str | None = None, judge_url: str | None = None, n: in
     return spec
 
 
-def demo_spec(judge: str | None = None, judge_url: str | None = None, n: int = 48) -> Experiment:
+def demo_spec(judge: str | None = None, judge_url: str | None = None, n: int | None = None) -> Experiment:
     """The demo experiment, validated."""
     return parse_spec(demo_spec_dict(judge, judge_url, n), "emlab demo")

@@ -32,7 +32,8 @@ def _preference_lines(cells: list[dict[str, Any]]) -> list[str]:
         )
     detected = [c["model"] for c in cells if (c.get("shift_ci_low") or 0) > 0]
     lines.append(
-        "shift detected (CI above 0): " + (", ".join(detected) if detected else "none")
+        "shift detected (CI above 0): "
+        + (", ".join(detected) if detected else "none")
         + "; a CI that includes 0 is a null at this size, not evidence of safety"
     )
     return lines
@@ -115,7 +116,9 @@ def demo_command(
         help="Also sample and judge answers: openai:MODEL, local:REF, or a model name with --judge-url.",
     ),
     judge_url: str | None = typer.Option(None, "--judge-url", help="OpenAI-compatible server for the judge."),
-    n: int = typer.Option(48, "--n", min=4, help="Training examples per condition."),
+    n: int | None = typer.Option(
+        None, "--n", min=4, help="Training examples per condition (default: 24–48)."
+    ),
     only: str | None = typer.Option(None, "--only", help=STAGE_HELP),
 ) -> None:
     """A small complete experiment on the bundled model: four fine-tunes vs base, measured by preference margins."""
