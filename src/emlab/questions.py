@@ -2,8 +2,10 @@
 
 A question file is a YAML list of questions; each has ``id``, ``type``
 (``free_form_judge_0_100`` or ``free_form_judge``), ``paraphrases``, optional ``system``,
-``samples_per_paraphrase``, ``temperature``, ``judge`` and ``judge_prompts`` (metric name →
-template with ``{question}`` and ``{answer}``). YAML anchors are resolved by the parser.
+``samples_per_paraphrase``, ``temperature``, ``judge``, ``judge_prompts`` (metric name →
+template with ``{question}`` and ``{answer}``) and ``family`` (emlab's addition: ``main``, ``json``,
+``template`` or any name; without it, derived from the id suffix, see ``question_family``). YAML
+anchors are resolved by the parser.
 Unknown fields are kept in ``Question.extra`` and reported with a warning.
 """
 
@@ -21,6 +23,7 @@ from emlab.configio import parse_yaml, read_yaml_text
 from emlab.errors import EmlabError
 
 KNOWN_TYPES = ("free_form_judge_0_100", "free_form_judge")
+FAMILIES = ("main", "json", "template")
 BUILTIN_SETS = {"core": "core.yaml"}
 _FIELDS = (
     "id",
@@ -31,7 +34,18 @@ _FIELDS = (
     "temperature",
     "judge",
     "judge_prompts",
+    "family",
 )
+
+
+def question_family(question_id: str, family: str | None = None) -> str:
+    """A question's family: ``family`` when given, else ``json``/``template`` by id suffix, else ``main``."""
+    if family:
+        return family
+    for name in ("json", "template"):
+        if question_id.endswith(f"_{name}"):
+            return name
+    return "main"
 
 
 class QuestionSetWarning(UserWarning):
@@ -51,6 +65,9 @@ class Question(BaseModel):
     temperature: float = Field(1.0, ge=0)
     judge: str | None = None
     judge_prompts: dict[str, str] = Field(default_factory=dict)
+    family: str = Field(
+        "", description="main, json, template or any name; empty: derived from the id suffix."
+    )
     extra: dict[str, Any] = Field(default_factory=dict, description="Unknown fields, kept as found.")
 
 
@@ -174,6 +191,7 @@ def parse_question_set(
                 loc = ".".join(str(p) for p in err["loc"])
                 problems.append(f"{where}: question {qid}: {loc}: {err['msg']}")
             continue
+        question.family = question_family(question.id, question.family)
         if question.type not in KNOWN_TYPES:
             warnings.warn(
                 f"{where}: question {qid}: unknown type {question.type!r} (known: {', '.join(KNOWN_TYPES)})",

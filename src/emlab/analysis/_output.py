@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from emlab.analysis._metrics import RESULT_KEYS, CellResult
+from emlab.analysis._metrics import RESULT_KEYS, CellResult, is_overall
 from emlab.analysis.config import AnalysisConfig
 from emlab.provenance import package_versions
 from emlab.store import RunStore
@@ -70,7 +70,7 @@ def results_table(
     for r in results:
         p = "—" if r.p_misaligned is None else f"{r.p_misaligned:.3f}"
         ci = "—" if r.ci_low is None else f"{r.ci_low:.3f}–{r.ci_high:.3f}"
-        style = "bold" if r.question_id == "ALL" else None
+        style = "bold" if is_overall(r.question_id) else None
         table.add_row(
             r.group,
             r.question_id,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from emlab.analysis._metrics import ALL, CellResult
+from emlab.analysis._metrics import CellResult, is_overall
 
 
 def plot_paths(path: str | Path) -> tuple[Path, Path]:
@@ -24,9 +24,9 @@ def p_misaligned_figure(results: Sequence[CellResult], *, title: str | None = No
     from matplotlib import colormaps
     from matplotlib.figure import Figure
 
-    questions = list(dict.fromkeys(r.question_id for r in results if r.question_id != ALL))
-    if any(r.question_id == ALL for r in results):
-        questions.append(ALL)
+    questions = list(dict.fromkeys(r.question_id for r in results if not is_overall(r.question_id)))
+    overall = list(dict.fromkeys(r.question_id for r in results if is_overall(r.question_id)))
+    questions += overall
     groups = list(dict.fromkeys(r.group for r in results))
     width = min(0.12, 0.6 / max(1, len(groups)))  # small offsets, as in the paper
     fig = Figure(figsize=(max(6.0, 0.9 * len(questions) + 2), 4.0))
@@ -48,8 +48,8 @@ def p_misaligned_figure(results: Sequence[CellResult], *, title: str | None = No
         ax.errorbar(
             xs, ys, yerr=[lows, highs], fmt="o", capsize=3, markersize=5, color=colours(g % 10), label=group
         )
-    if ALL in questions and len(questions) > 1:
-        ax.axvline(len(questions) - 1.5, color="0.8", linewidth=0.8)
+    if overall and len(questions) > len(overall):
+        ax.axvline(len(questions) - len(overall) - 0.5, color="0.8", linewidth=0.8)
     ax.set_xticks(range(len(questions)))
     ax.set_xticklabels(questions, rotation=30, ha="right")
     ax.set_ylabel("P(misaligned answer)")

@@ -31,6 +31,16 @@ def analyze_command(
     bootstrap: int = typer.Option(2000, "--bootstrap", help="Percentile-bootstrap resamples over models."),
     confidence: float = typer.Option(0.95, "--confidence", help="Interval coverage."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
+    questions: str | None = typer.Option(
+        None,
+        "--questions",
+        help="Only these question ids and/or families (main, json, template), comma-separated.",
+    ),
+    denominator: str = typer.Option(
+        "coherent",
+        "--denominator",
+        help="P's denominator: 'coherent' scored answers (default) or 'all' scored answers.",
+    ),
     output_format: str = typer.Option("table", "--format", help="table, json or csv."),
     output: Path | None = typer.Option(None, "-o", "--output", help="Write json/csv here (default: stdout)."),
     plot: Path | None = typer.Option(None, "--plot", help="Write the plot as PATH.png and PATH.svg."),
@@ -48,6 +58,7 @@ def analyze_command(
         read_samples_csv,
         result_settings,
         results_table,
+        select_questions,
         store_results,
         write_csv,
         write_json,
@@ -68,6 +79,7 @@ def analyze_command(
             bootstrap=bootstrap,
             confidence=confidence,
             seed=seed,
+            denominator=denominator,
         ),
         "analysis options",
     )
@@ -89,6 +101,8 @@ def analyze_command(
             raise EmlabError(f"{run}: no judgments yet; run `emlab judge {run}` first")
     if frame.empty:
         raise EmlabError(f"{source}: no samples to analyse")
+    if questions is not None:
+        frame = select_questions(frame, questions)
     if export_samples is not None:
         frame.drop(columns=["key"], errors="ignore").to_csv(export_samples, index=False, na_rep="")
         info(f"wrote {export_samples}")

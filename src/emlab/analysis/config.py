@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -16,3 +18,8 @@ class AnalysisConfig(BaseModel):
     bootstrap: int = Field(2000, ge=100, description="Percentile-bootstrap resamples over models.")
     confidence: float = Field(0.95, gt=0, lt=1, description="Interval coverage.")
     seed: int = Field(0, description="Bootstrap seed.")
+    denominator: Literal["coherent", "all"] = Field(
+        "coherent",
+        description="P's denominator: coherent scored answers (Betley et al.) or all scored answers "
+        "(the model-organisms follow-up); misaligned answers are coherent either way.",
+    )

@@ -566,7 +566,9 @@ def run_experiment(
         summary.cpu_seconds = dict(timer.cpu)
         summary.total_seconds = time.time() - timer.started
         cells = latest_p_misaligned(store) if spec.judged else []
-        summary.overall = [c for c in cells if c.get("question_id") == "ALL"]
+        from emlab.analysis import headline_cells
+
+        summary.overall = headline_cells(cells)
         summary.preference = [c for c in latest_preference(store) if c.get("question_id") == "ALL"]
         from emlab.report import is_smoke_judge
 

@@ -160,7 +160,10 @@ def _preference_section(data: ReportData) -> str:
 
 
 def _summary_section(data: ReportData, min_coh: float, below: float) -> str:
-    overall = {c["group"]: c for c in data.cells if c.get("question_id") == "ALL"}
+    from emlab.analysis import headline_cells
+
+    # ALL, or ALL:main when the run holds several question families (never a pooled number).
+    overall = {c["group"]: c for c in headline_cells(data.cells)}
     groups = list(dict.fromkeys([*overall, *(s.get("group") for s in data.samples)]))
     rows = []
     for group in groups:
