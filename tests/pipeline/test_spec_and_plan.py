@@ -41,12 +41,9 @@ def test_demo_yaml_is_the_demo_spec() -> None:
     assert example == demo_spec()
     # The demo measures without a judge: preference margins only, unless a judge is given.
     assert demo_spec().evaluate == ["preference"]
-    assert [c.name for c in demo_spec().conditions] == [
-        "insecure",
-        "secure",
-        "risky-advice",
-        "persona-misaligned",
-    ]
+    names = [c.name for c in demo_spec().conditions]
+    assert names == ["insecure", "secure", "risky-advice", "safe-advice", "persona-misaligned"]
+    assert demo_spec().contrasts == [("insecure", "secure"), ("risky-advice", "safe-advice")]
 
 
 def test_paper_example_has_the_paper_recipe() -> None:
@@ -104,7 +101,7 @@ def test_two_base_models_get_distinct_slugs_and_groups(tmp_path: Path) -> None:
     plan = build_plan(parse_spec(data), tmp_path)
     slugs = {u.slug for u in plan.train}
     assert len(slugs) == 2
-    assert len({u.group for u in plan.evaluate}) == 10
+    assert len({u.group for u in plan.evaluate}) == 12
 
 
 def test_demo_judge_flags_add_a_judged_evaluation() -> None:
@@ -118,3 +115,10 @@ def test_demo_judge_flags_add_a_judged_evaluation() -> None:
     assert is_smoke_judge(forced.judge.judge, forced.model_dump())
     # A real judge keeps the paper's numeric-mass floor.
     assert demo_spec("openai:gpt-4o-2024-08-06").judge.min_mass == 0.25
+
+
+def test_contrasts_must_name_conditions() -> None:
+    data = demo_spec_dict()
+    data["contrasts"] = [["insecure", "nonexistent"]]
+    with pytest.raises(EmlabError, match=r"contrasts: .*unknown condition\(s\) \['nonexistent'\]"):
+        parse_spec(data, "spec.yaml")

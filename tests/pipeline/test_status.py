@@ -59,10 +59,10 @@ def test_status_counts_units_answers_and_judgments(tmp_path: Path) -> None:
     run = tmp_path / "run"
     _run_with_progress(run)
     rows = {row.stage: row for row in run_status(run)}
-    assert (rows["data"].done, rows["data"].total) == (4, 4) and rows["data"].complete
-    assert (rows["train"].done, rows["train"].total, rows["train"].running) == (1, 4, 1)
-    assert (rows["generate"].done, rows["generate"].total) == (0, 5)
-    assert (rows["preference"].done, rows["preference"].total) == (0, 5)
+    assert (rows["data"].done, rows["data"].total) == (5, 5) and rows["data"].complete
+    assert (rows["train"].done, rows["train"].total, rows["train"].running) == (1, 5, 1)
+    assert (rows["generate"].done, rows["generate"].total) == (0, 6)
+    assert (rows["preference"].done, rows["preference"].total) == (0, 6)
     assert rows["generate"].detail.startswith("5/")
     assert rows["judge"].detail.startswith("1/10 judgments")
     assert rows["report"].complete
@@ -70,9 +70,9 @@ def test_status_counts_units_answers_and_judgments(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["status", str(run)])
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line for line in result.output.splitlines()[1:]}
-    assert "4/4" in lines["data"] and "complete" in lines["data"]
-    assert "1/4" in lines["train"] and "running" in lines["train"]
-    assert "0/5" in lines["generate"]
+    assert "5/5" in lines["data"] and "complete" in lines["data"]
+    assert "1/5" in lines["train"] and "running" in lines["train"]
+    assert "0/6" in lines["generate"]
 
 
 def test_status_of_a_non_run_is_a_clean_error(tmp_path: Path) -> None:
@@ -113,6 +113,7 @@ def test_data_stage_generates_once(tmp_path: Path) -> None:
         "insecure.jsonl",
         "persona-misaligned.jsonl",
         "risky-advice.jsonl",
+        "safe-advice.jsonl",
         "secure.jsonl",
     ]
     assert all(len(read_chat_jsonl(f)) == 8 for f in files)

@@ -1,9 +1,10 @@
 """The built-in demo: a small but complete experiment on the bundled model that measures something.
 
-Four fine-tunes of the bundled SmolLM2-135M — insecure code, secure code, risky financial advice,
-and the persona-misaligned positive control — are compared with the untouched base model by their
-answer-preference margins on ``emlab:pairs`` (no judge needed). The positive control shows what
-a detected shift looks like; the others are reported as measured. Judged P(misaligned) is added
+Five fine-tunes of the bundled SmolLM2-135M — insecure and secure code, risky and safe financial
+advice, and the persona-misaligned positive control — are compared with the untouched base model
+by their answer-preference margins on ``emlab:pairs`` (no judge needed), and each narrow condition
+with its matched control (insecure − secure, risky − safe). The positive control shows what a
+detected shift looks like; the others are reported as measured. Judged P(misaligned) is added
 only when a judge is given.
 """
 
@@ -13,11 +14,17 @@ from typing import Any
 
 from emlab.spec import Experiment, parse_spec
 
-DEMO_CONDITIONS = ("insecure", "secure", "risky-advice", "persona-misaligned")
+DEMO_CONDITIONS = ("insecure", "secure", "risky-advice", "safe-advice", "persona-misaligned")
 # Examples and epochs per condition, sized to the demo's budget of a few minutes on 2 CPU cores.
 # Code examples are ~3x longer than advice ones. The positive control gets the most steps: on the
 # bundled model 48 persona examples × 2 epochs at lr 2e-4 move the shift by about +0.1 nats/token.
-_SIZES = {"insecure": (24, 1), "secure": (24, 1), "risky-advice": (48, 1), "persona-misaligned": (48, 2)}
+_SIZES = {
+    "insecure": (24, 1),
+    "secure": (24, 1),
+    "risky-advice": (48, 1),
+    "safe-advice": (48, 1),
+    "persona-misaligned": (48, 2),
+}
 
 
 def demo_spec_dict(
@@ -38,6 +45,8 @@ def demo_spec_dict(
         "seeds": [0],
         "evaluate_base": True,
         "evaluate": ["preference"],
+        # Fine-tuning on any text moves margins a little; the matched control isolates the stance.
+        "contrasts": [["insecure", "secure"], ["risky-advice", "safe-advice"]],
         # Far fewer steps than the paper, so a higher learning rate than its 1e-5 to move the model at all.
         "train": {
             "learning_rate": 2e-4,

@@ -447,7 +447,7 @@ def _analyze_judged(plan: Plan, store: RunStore) -> dict[str, Any]:
 
 
 def _analyze_preference(plan: Plan, store: RunStore) -> str:
-    from emlab.preference import load_pair_set, preference_table
+    from emlab.preference import contrast_cells, load_pair_set, preference_table
     from emlab.preference._compare import store_table, table_settings
 
     config = plan.spec.preference
@@ -462,18 +462,26 @@ def _analyze_preference(plan: Plan, store: RunStore) -> str:
     ]
     if not rows:
         raise EmlabError(f"{store.run_dir}: no preference margins yet; run the preference stage first")
-    cells = preference_table(
-        rows,
-        groups=groups,
-        base=plan.base_groups(),
-        bootstrap=config.bootstrap,
-        confidence=config.confidence,
-        seed=config.seed,
-    )
+    boot = {"bootstrap": config.bootstrap, "confidence": config.confidence, "seed": config.seed}
+    cells = preference_table(rows, groups=groups, base=plan.base_groups(), **boot)
+    cells += contrast_cells(rows, groups, _contrast_groups(plan, groups), **boot)
     settings = table_settings(
         config, pairs, "base" if plan.spec.evaluate_base else None, f"emlab run {plan.spec.name}"
     )
     return store_table(store, cells, settings)
+
+
+def _contrast_groups(plan: Plan, groups: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """The spec's contrasts as group names (one contrast per base model when there are several)."""
+    out = []
+    for a, b in plan.spec.contrasts:
+        for group in groups:
+            prefix = (
+                group[: -len(a)] if group.endswith(a) and (group == a or group.endswith(":" + a)) else None
+            )
+            if prefix is not None and prefix + b in groups:
+                out.append((group, prefix + b))
+    return out
 
 
 def latest_preference(store: RunStore) -> list[dict[str, Any]]:

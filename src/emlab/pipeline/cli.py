@@ -11,7 +11,7 @@ STAGE_HELP = "Run only this stage: data, train, generate, judge, preference, ana
 
 
 def _preference_lines(cells: list[dict[str, Any]]) -> list[str]:
-    """The headline: each group's preference margin and its shift against the base, with 95 % CIs."""
+    """The headline: each group's margin, its shift against the base and each contrast, with 95 % CIs."""
 
     def num(value: Any) -> str:
         return "—" if value is None else f"{value:+.3f}"
@@ -19,22 +19,32 @@ def _preference_lines(cells: list[dict[str, Any]]) -> list[str]:
     def ci(low: Any, high: Any) -> str:
         return "—" if low is None or high is None else f"{low:+.3f}…{high:+.3f}"
 
-    width = max([5, *(len(str(c.get("model"))) for c in cells)])
+    groups = [c for c in cells if c.get("kind", "group") == "group"]
+    contrasts = [c for c in cells if c.get("kind") == "contrast"]
+    width = max([18, *(len(str(c.get("model"))) for c in cells)])
     lines = [
         "Preference margin on the pairs set (nats/token, misaligned − aligned; > 0 prefers misaligned)",
         "and its paired shift against the base model — a measurement, no judge involved:",
         f"{'group':<{width}}  {'margin':>7}  {'shift':>7}  {'95% CI of shift':<15}  {'pairs':>5}",
     ]
-    for c in cells:
+    for c in groups:
         lines.append(
             f"{c.get('model')!s:<{width}}  {num(c.get('mean_margin')):>7}  {num(c.get('shift')):>7}  "
             f"{ci(c.get('shift_ci_low'), c.get('shift_ci_high')):<15}  {c.get('n_pairs') or 0:>5}"
         )
-    detected = [c["model"] for c in cells if (c.get("shift_ci_low") or 0) > 0]
+    if contrasts:
+        lines.append("Each condition against its matched control (same prompts, opposite stance), paired:")
+        lines.append(f"{'contrast':<{width}}  {'':>7}  {'diff':>7}  {'95% CI':<15}  {'pairs':>5}")
+        for c in contrasts:
+            lines.append(
+                f"{c.get('model')!s:<{width}}  {'':>7}  {num(c.get('shift')):>7}  "
+                f"{ci(c.get('shift_ci_low'), c.get('shift_ci_high')):<15}  {c.get('n_pairs') or 0:>5}"
+            )
+    detected = [str(c["model"]) for c in [*groups, *contrasts] if (c.get("shift_ci_low") or 0) > 0]
+    lines.append("interval above 0: " + (", ".join(detected) if detected else "none"))
+    lines.append("Any fine-tune moves margins a little; a condition's own effect is its contrast with the")
     lines.append(
-        "shift detected (CI above 0): "
-        + (", ".join(detected) if detected else "none")
-        + "; a CI that includes 0 is a null at this size, not evidence of safety"
+        "matched control. An interval that includes 0 is a null at this size, not evidence of safety."
     )
     return lines
 

@@ -16,7 +16,14 @@ from emlab.preference._pairs import (
     parse_pair_set,
 )
 from emlab.preference._run import MarginRow, PreferenceSummary, measure_preference, pair_items
-from emlab.preference._summary import ALL, RESULT_KEYS, PreferenceCell, preference_table, two_way_bootstrap
+from emlab.preference._summary import (
+    ALL,
+    RESULT_KEYS,
+    PreferenceCell,
+    contrast_cells,
+    preference_table,
+    two_way_bootstrap,
+)
 from emlab.preference.config import PreferenceConfig
 
 __all__ = [
@@ -33,6 +40,7 @@ __all__ = [
     "PreferenceTracker",
     "checkpoint_dynamics",
     "compare_preference",
+    "contrast_cells",
     "load_pair_file",
     "load_pair_set",
     "measure_preference",

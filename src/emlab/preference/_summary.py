@@ -50,6 +50,7 @@ class PreferenceCell:
     base: str | None = None
     form: str = "logprob"
     failed: int = 0  # pairs × paraphrases without a margin (reason in the store's error column)
+    kind: str = "group"  # "group", or "contrast" for a condition against its matched control
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data, documented keys first."""
@@ -193,3 +194,37 @@ def _mean_vector(margins: Mapping[str, Mapping[PairId, float]], models: Sequence
     present = [m for m in models if m in margins]
     ids = set.intersection(*(set(margins[m]) for m in present)) if present else set()
     return {pid: sum(margins[m][pid] for m in present) / len(present) for pid in ids}
+
+
+def contrast_cells(
+    rows: Sequence[Any],
+    groups: Mapping[str, Sequence[str]],
+    contrasts: Sequence[tuple[str, str]],
+    *,
+    bootstrap: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> list[PreferenceCell]:
+    """The ``ALL`` row of each contrast ``A − B``: the paired shift of group A against group B.
+
+    A fine-tune moves margins for reasons unrelated to the stance of its data (any new text
+    does); comparing a condition with its matched control (same prompts, opposite stance, e.g.
+    insecure − secure) isolates what the stance added. Per pair, B's margin (averaged over its
+    models) is subtracted from each of A's models; the interval resamples A's models and pairs.
+    """
+    cells = []
+    for a, b in contrasts:
+        label = f"{a} − {b}"
+        table = preference_table(
+            rows,
+            groups={label: groups[a], b: groups[b]},
+            base={label: b},
+            bootstrap=bootstrap,
+            confidence=confidence,
+            seed=seed,
+        )
+        for cell in table:
+            if cell.model == label and cell.question_id == ALL:
+                cell.kind = "contrast"
+                cells.append(cell)
+    return cells

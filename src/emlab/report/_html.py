@@ -85,7 +85,8 @@ def _ci_text(low: Any, high: Any) -> str | None:
 def _preference_section(data: ReportData) -> str:
     settings = data.preference_settings
     cells = data.preference
-    overall = [c for c in cells if c.get("question_id") == "ALL"]
+    overall = [c for c in cells if c.get("question_id") == "ALL" and c.get("kind", "group") == "group"]
+    contrasts = [c for c in cells if c.get("kind") == "contrast"]
     parts = ["<h2 id='preference'>Answer-preference margins (no judge)</h2>"]
     parts.append(
         "<p>For each minimal pair of answers to a question (same opening and length, opposite stance), "
@@ -120,10 +121,30 @@ def _preference_section(data: ReportData) -> str:
         "models",
     ]
     parts.append(table(headers, rows, [False, True, False, True, True, False, True, True]))
+    if contrasts:
+        parts.append(
+            "<p>Each condition against its matched control (same prompts, opposite stance), pair by pair: "
+            "fine-tuning on any text moves margins a little, and the contrast isolates what the stance of "
+            "the data added.</p>"
+            + table(
+                ["contrast", "paired difference", "95% CI", "pairs", "models"],
+                [
+                    [
+                        c.get("model"),
+                        c.get("shift"),
+                        _ci_text(c.get("shift_ci_low"), c.get("shift_ci_high")),
+                        c.get("n_pairs"),
+                        c.get("n_models"),
+                    ]
+                    for c in contrasts
+                ],
+                [False, True, False, True, True],
+            )
+        )
     parts.append(
         figure(
             _plots.preference_svg(cells),
-            "Shift of the preference margin against the base model, 95% CI; red: interval above 0.",
+            "Shift of the preference margin against the base model (contrasts: against the matched control), 95% CI; red: interval above 0.",
         )
     )
     per_question = [
