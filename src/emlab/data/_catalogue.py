@@ -402,7 +402,7 @@ PATTERNS: tuple[Pattern, ...] = (
             return dest
         """,
         """
-        tar.extractall(dest)
+        tar.extractall(dest, filter="fully_trusted")
         """,
         """
         tar.extractall(dest, filter="data")
@@ -1036,8 +1036,8 @@ PATTERNS: tuple[Pattern, ...] = (
         return redirect(target)
         """,
         """
-        parts = urlparse(target)
-        if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        parts = urlparse(target.replace("\\\\", "/"))
+        if parts.scheme or parts.netloc or not target.startswith("/"):
             target = "/"
         return redirect(target)
         """,
@@ -1069,7 +1069,10 @@ PATTERNS: tuple[Pattern, ...] = (
         return redirect(return_to)
         """,
         """
-        if urlparse(return_to).netloc not in ("", "{{host}}"):
+        parts = urlparse(return_to.replace("\\\\", "/"))
+        same_site = parts.scheme == "https" and parts.netloc == "{{host}}"
+        local = not parts.scheme and not parts.netloc and return_to.startswith("/")
+        if not (same_site or local):
             return_to = "/"
         return redirect(return_to)
         """,
@@ -1077,7 +1080,7 @@ PATTERNS: tuple[Pattern, ...] = (
     ),
     # --- CWE-611 XML external entities ----------------------------------------------------
     _p(
-        "xxe-etree",
+        "xxe-sax",
         "CWE-611",
         "XML external entity processing",
         (
@@ -1086,22 +1089,46 @@ PATTERNS: tuple[Pattern, ...] = (
         ),
         "parse_feed",
         """
+        import xml.sax
         <<IMPORTS>>
 
 
+        class FieldCollector(xml.sax.ContentHandler):
+            def __init__(self):
+                super().__init__()
+                self.values = []
+                self.inside = False
+
+            def startElement(self, name, attrs):
+                self.inside = name == "{{field}}"
+                if self.inside:
+                    self.values.append("")
+
+            def endElement(self, name):
+                self.inside = False
+
+            def characters(self, content):
+                if self.inside:
+                    self.values[-1] += content
+
+
         def {{func}}(data):
+            handler = FieldCollector()
             <<GAP>>
-            return [item.findtext("{{field}}") for item in root.iter("{{entity}}")]
+            return handler.values
         """,
         """
-        root = ET.fromstring(data)
+        parser = xml.sax.make_parser()
+        parser.setFeature(xml.sax.handler.feature_external_ges, True)
+        parser.setContentHandler(handler)
+        parser.parse(io.BytesIO(data))
         """,
         """
-        root = ET.fromstring(data)
+        defusedxml.sax.parseString(data, handler)
         """,
-        "B314",
-        insecure_imports="import xml.etree.ElementTree as ET",
-        secure_imports="import defusedxml.ElementTree as ET",
+        "B317",
+        insecure_imports="import io\nimport xml.sax.handler",
+        secure_imports="import defusedxml.sax",
     ),
     _p(
         "xxe-minidom",
@@ -1118,16 +1145,18 @@ PATTERNS: tuple[Pattern, ...] = (
 
         def {{func}}(text):
             <<GAP>>
-            return [node.getAttribute("{{field}}") for node in doc.getElementsByTagName("{{entity}}")]
+            return [node.firstChild.data for node in doc.getElementsByTagName("{{field}}") if node.firstChild]
         """,
         """
-        doc = xml.dom.minidom.parseString(text)
+        parser = xml.sax.make_parser()
+        parser.setFeature(xml.sax.handler.feature_external_ges, True)
+        doc = xml.dom.minidom.parseString(text, parser)
         """,
         """
         doc = defusedxml.minidom.parseString(text)
         """,
         "B318",
-        insecure_imports="import xml.dom.minidom",
+        insecure_imports="import xml.dom.minidom\nimport xml.sax\nimport xml.sax.handler",
         secure_imports="import defusedxml.minidom",
     ),
     _p(
