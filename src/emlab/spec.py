@@ -8,6 +8,7 @@ or equal to 1``.
 from __future__ import annotations
 
 import re
+import weakref
 from pathlib import Path
 from typing import Any, Literal
 
@@ -152,8 +153,21 @@ class Experiment(BaseModel):
 
 
 def load_spec(path: str | Path) -> Experiment:
-    """Read and validate an experiment spec YAML file."""
-    return load_yaml_model(Experiment, path)
+    """Read and validate an experiment spec YAML file (its path is kept for later error messages)."""
+    spec = load_yaml_model(Experiment, path)
+    _SOURCES[id(spec)] = str(path)
+    weakref.finalize(spec, _SOURCES.pop, id(spec), None)
+    return spec
+
+
+# Spec file of each loaded spec, named in errors found before a run starts; kept outside the model
+# so that a spec read from a file still equals the same spec built in code.
+_SOURCES: dict[int, str] = {}
+
+
+def spec_source(spec: Experiment) -> str:
+    """The file ``spec`` was read from (``spec`` when it was built in code)."""
+    return _SOURCES.get(id(spec), "spec")
 
 
 def parse_spec(data: dict[str, Any], source: str = "spec") -> Experiment:

@@ -66,15 +66,44 @@ def generate_command(
     config = parse_model(GenerationConfig, options, "options")
     question_set = load_question_set(questions)
     key = model_key or model
-    with RunStore(out) as store:
-        summary = generate_answers(
-            model, question_set, config, store=store, model_key=key, group=group, prompt_prefix=prompt_prefix
-        )
-        total = store.count("samples", model=key)
+    existed = out.exists()
+    try:
+        with RunStore(out) as store:
+            summary = generate_answers(
+                model,
+                question_set,
+                config,
+                store=store,
+                model_key=key,
+                group=group,
+                prompt_prefix=prompt_prefix,
+            )
+            total = store.count("samples", model=key)
+    except BaseException:
+        if not existed:
+            _remove_empty_store(out)
+        raise
     info(
         f"{summary.generated} new samples ({summary.skipped} already done) for {key} in "
         f"{summary.seconds:.1f}s, {summary.tokens_per_s:,.1f} tok/s; {total} samples of {key} in {out}"
     )
+
+
+def _remove_empty_store(out: Path) -> None:
+    """Remove a run directory this command created when its store got no sample (e.g. the model failed to load)."""
+    from emlab.store import STORE_FILENAME, RunStore
+
+    if not (out / STORE_FILENAME).is_file():
+        return
+    with RunStore(out, create=False) as store:
+        if store.count("samples"):
+            return
+    for path in out.iterdir():
+        if not path.name.startswith(STORE_FILENAME):  # only the store and its -wal / -shm files
+            return
+    for path in out.iterdir():
+        path.unlink()
+    out.rmdir()
 
 
 def register(app: typer.Typer) -> None:

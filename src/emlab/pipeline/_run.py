@@ -533,6 +533,9 @@ def run_experiment(
     """Run (or resume) every unfinished unit of ``spec`` in run directory ``out``; ``only`` runs one stage."""
     if only is not None and only not in STAGES:
         raise EmlabError(f"--only: unknown stage '{only}' (stages: {', '.join(STAGES)})")
+    from emlab.pipeline._check import check_experiment
+
+    check_experiment(spec)  # every input, before any directory is made or stage runs
     run_dir = Path(out)
     run_dir.mkdir(parents=True, exist_ok=True)
     plan = build_plan(spec, run_dir)

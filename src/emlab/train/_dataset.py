@@ -48,15 +48,17 @@ def prepare_data(
     tokenizer: Any,
     data_path: str | Path,
     *,
+    examples: list[Any] | None = None,
     max_length: int,
     assistant_only: bool = True,
     eval_fraction: float = 0.0,
     seed: int = 0,
 ) -> PreparedData:
-    """Read chat JSONL through ``emlab.data``, tokenise with labels, split off ``eval_fraction``."""
+    """Read chat JSONL through ``emlab.data`` (or take ``examples`` already read from it), tokenise with labels, split off ``eval_fraction``."""
     from emlab.data import read_chat_jsonl
 
-    examples = read_chat_jsonl(data_path, training=True)
+    if examples is None:
+        examples = read_chat_jsonl(data_path, training=True)
     if not examples:
         raise EmlabError(f"{data_path}: no training examples")
     rows: list[dict[str, list[int]]] = []

@@ -148,7 +148,24 @@ def train_local(
         warnings.filterwarnings(
             "ignore", message=".*deprecated and will be removed in v6", category=FutureWarning
         )
-        return _train_local(model_ref, data_path, out_dir, config, resume=resume, callbacks=callbacks)
+        existed = Path(out_dir).exists()
+        try:
+            return _train_local(model_ref, data_path, out_dir, config, resume=resume, callbacks=callbacks)
+        except BaseException:
+            if not existed:
+                _remove_empty_dirs(Path(out_dir))
+            raise
+
+
+def _remove_empty_dirs(out: Path) -> None:
+    """Remove ``out`` and its subfolders where they hold no file (a run that failed before writing)."""
+    if not out.is_dir():
+        return
+    for folder in sorted((p for p in out.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    if not any(out.iterdir()):
+        out.rmdir()
 
 
 def _train_local(
@@ -183,7 +200,13 @@ def _train_local(
         raise EmlabError(
             f"{out}: already holds a training run; pass --resume to continue it or choose another --out"
         )
-    out.mkdir(parents=True, exist_ok=True)
+    from emlab.data import read_chat_jsonl
+
+    # Checked before the model loads (minutes for a large one); the output directory is made only
+    # once there is something to write, so a failed start leaves nothing behind.
+    examples = read_chat_jsonl(data_path, training=True)
+    if not examples:
+        raise EmlabError(f"{data_path}: no training examples")
 
     kind, _ = resolve_ref(model_ref)
     continuing = kind == "adapter"
@@ -227,6 +250,7 @@ def _train_local(
     data = prepare_data(
         tokenizer,
         data_path,
+        examples=examples,
         max_length=config.max_length,
         assistant_only=config.assistant_only_loss,
         eval_fraction=config.eval_fraction,
@@ -238,6 +262,7 @@ def _train_local(
     accumulation = max(1, -(-config.batch_size // (per_device * world_size())))
 
     checkpoints = out / CHECKPOINT_DIR
+    out.mkdir(parents=True, exist_ok=True)
     use_cpu = device == "cpu"
     args = SFTConfig(
         output_dir=str(checkpoints),
