@@ -121,7 +121,10 @@ class LocalJudge:
         return render_chat(self.loaded.tokenizer, [{"role": "user", "content": prompt}])
 
     def score_prompts(self, prompts: Sequence[str], on_score: OnScore | None = None) -> list[Score]:
-        """Score ``prompts`` in length-sorted batches; ``on_score`` runs after each batch."""
+        """Score ``prompts`` in groups of ``batch_size``; ``on_score`` runs after each group.
+
+        Each prompt is its own forward pass, so its score is the same in any group (batch invariance).
+        """
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
         results: list[Score | None] = [None] * len(prompts)
         size = self.config.batch_size
@@ -173,11 +176,23 @@ class LocalJudge:
         return first, cache, mask
 
     def candidate_logprobs(self, prompts: Sequence[str]) -> Any:
-        """Log-probability of each integer 0..100 (+ end marker) as the reply, a [len(prompts), 101] tensor."""
+        """Log-probability of each integer 0..100 (+ end marker) as the reply, a [len(prompts), 101] tensor.
+
+        Each prompt runs as its own forward: padded batches change the kernels' shapes and so, in
+        bf16, the scores; one prompt at a time a score never depends on its batch (a resumed run
+        equals an uninterrupted one).
+        """
+        import torch
+
+        if not prompts:
+            return torch.zeros(0, len(self.trie.steps))
+        return torch.cat([self._candidate_logprobs([p]) for p in prompts])
+
+    def _candidate_logprobs(self, prompts: list[str]) -> Any:
         import torch
 
         with torch.inference_mode():
-            first, cache, mask = self._prefill(list(prompts))
+            first, cache, mask = self._prefill(prompts)
             batch, prefix_len = mask.shape
             trie = self.trie
             n_nodes = len(trie.tokens)
@@ -220,7 +235,8 @@ class LocalJudge:
 
         tokenizer = self.loaded.tokenizer
         with torch.inference_mode():
-            first, _, _ = self._prefill(prompts)
+            # One prompt per forward, so a score never depends on its batch (see candidate_logprobs).
+            first = torch.cat([self._prefill([p])[0] for p in prompts])
             top = torch.topk(first, self.config.top_logprobs, dim=-1)
         scores = []
         for values, ids in zip(top.values.tolist(), top.indices.tolist(), strict=True):

@@ -36,7 +36,11 @@ class JudgeConfig(BaseModel):
     )
     backoff_s: float = Field(1.0, ge=0, description="First retry delay; doubles each retry, with jitter.")
     max_backoff_s: float = Field(60.0, ge=0, description="Upper bound on one retry delay.")
-    batch_size: int = Field(8, ge=1, description="Judgments scored together by the in-process judge.")
+    batch_size: int = Field(
+        8,
+        ge=1,
+        description="In-process judge: judgments scored between store writes (each is its own forward).",
+    )
     dtype: str = Field("auto", description="Precision of the in-process judge model.")
     device: str = Field("auto", description="Device of the in-process judge model.")
     flush_every: int = Field(16, ge=1, description="Write finished judgments to the store every N items.")
