@@ -25,8 +25,13 @@ class StageProgress:
 
     @property
     def complete(self) -> bool:
-        """All units done."""
-        return self.total > 0 and self.done >= self.total
+        """All units done (a stage this run does not use has none, and is complete)."""
+        return self.done >= self.total
+
+    @property
+    def unused(self) -> bool:
+        """The run's spec does not use this stage (e.g. generate and judge in a preference-only run)."""
+        return self.total == 0
 
 
 def _statuses(store: RunStore) -> dict[str, str]:

@@ -104,6 +104,9 @@ def status_command(run: Path = typer.Argument(..., help="Run directory.")) -> No
     rows = run_status(run)
     typer.echo(f"{'stage':<9} {'done':>9}  {'state':<12} detail")
     for row in rows:
+        if row.unused:
+            typer.echo(f"{row.stage:<9} {'—':>9}  {'not used':<12} {row.detail}".rstrip())
+            continue
         state = (
             "complete"
             if row.complete
