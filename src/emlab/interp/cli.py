@@ -169,9 +169,18 @@ def persona_command(
     n_questions: int | None = typer.Option(
         None, "--n-questions", min=1, help="Questions to use (default all)."
     ),
-    samples: int = typer.Option(1, "--samples", min=1, help="Answers per (pair, question, side)."),
-    max_new_tokens: int = typer.Option(128, "--max-new-tokens", min=1),
-    threshold: float = typer.Option(50, "--threshold", help="Keep pairs with positive > this > negative."),
+    samples: int = typer.Option(
+        10, "--samples", min=1, help="Answers per (pair, question, side) (published: 10; 1 for a quick look)."
+    ),
+    max_new_tokens: int = typer.Option(
+        1000, "--max-new-tokens", min=1, help="Answer length (published: 1000; e.g. 128 for a quick look)."
+    ),
+    threshold: float = typer.Option(
+        50, "--threshold", help="Keep pairs with positive >= this > negative on the trait."
+    ),
+    min_coherence: float = typer.Option(
+        50, "--min-coherence", help="...and both answers coherent >= this (emlab's coherence rubric)."
+    ),
     seed: int = typer.Option(0, "--seed"),
     batch_size: int = typer.Option(16, "--batch-size", min=1),
     dtype: str = typer.Option("auto", "--dtype"),
@@ -193,6 +202,7 @@ def persona_command(
             samples=samples,
             max_new_tokens=max_new_tokens,
             threshold=threshold,
+            min_coherence=min_coherence,
             seed=seed,
             batch_size=batch_size,
         )
