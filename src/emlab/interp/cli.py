@@ -523,6 +523,11 @@ def diff_command(
         None, "--contexts", help="Text file to find top-activating contexts in."
     ),
     top: int = typer.Option(10, "--top", min=1, help="Latents to show."),
+    tokens: str = typer.Option(
+        "content",
+        "--tokens",
+        help="Tokens averaged: content (no BOS, special or chat-template tokens), response or all.",
+    ),
     n_contexts: int = typer.Option(3, "--n-contexts", min=1, help="Contexts per latent."),
     out: Path | None = typer.Option(None, "--out", help="Write the ranking as JSON."),
     batch_size: int = typer.Option(16, "--batch-size", min=1),
@@ -532,16 +537,27 @@ def diff_command(
     from rich.table import Table
 
     from emlab.console import console
+    from emlab.errors import EmlabError
     from emlab.interp import diff_models, load_sae, top_contexts
+    from emlab.interp._diff import DIFF_TOKENS
     from emlab.models import load_model
     from emlab.provenance import package_versions, stable_hash
     from emlab.store import RunStore
 
+    if tokens not in DIFF_TOKENS:  # before any model loads
+        raise EmlabError(f"--tokens: '{tokens}' is not one of {', '.join(DIFF_TOKENS)}")
     autoencoder = load_sae(sae)
     base_model = load_model(base, dtype=dtype)
     tuned_model = load_model(tuned, dtype=dtype)
     sequences = _sequences(base_model, text=None, questions=questions, run=run)
-    result = diff_models(base_model, tuned_model, autoencoder, sequences, batch_size=batch_size)
+    result = diff_models(
+        base_model,
+        tuned_model,
+        autoencoder,
+        sequences,
+        tokens=tokens,
+        batch_size=batch_size,  # type: ignore[arg-type]
+    )
     ranked = result.top(top)
     latents = [entry["latent"] for entry in ranked]
     examples: dict[str, Any] = {}
@@ -569,7 +585,12 @@ def diff_command(
         "top": ranked,
         "examples": examples,
     }
-    settings = {"questions": questions, "run": str(run) if run else None, "versions": package_versions()}
+    settings = {
+        "questions": questions,
+        "run": str(run) if run else None,
+        "token_selection": tokens,
+        "versions": package_versions(),
+    }
     if run is not None:
         with RunStore(run, create=False) as store:
             store.put_result(
