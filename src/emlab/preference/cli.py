@@ -123,14 +123,17 @@ def dynamics_command(
     out: Path | None = typer.Option(
         None, "--out", "-o", help="CSV to write (default MODEL_DIR/dynamics.csv)."
     ),
+    paraphrases: int | None = typer.Option(
+        None, "--paraphrases", help="Ask each question in only its first N paraphrases (default: all)."
+    ),
     batch_size: int | None = typer.Option(None, "--batch-size", help="Answers per forward pass."),
     dtype: str | None = typer.Option(None, "--dtype", help="Scoring precision (default fp32)."),
 ) -> None:
     """The preference margin of a finished run at step 0, each checkpoint and the end."""
     from emlab.preference import checkpoint_dynamics, load_pair_set
 
-    config = _config(pairs=pairs, batch_size=batch_size, dtype=dtype)
-    pair_set = load_pair_set(pairs)
+    config = _config(pairs=pairs, paraphrases=paraphrases, batch_size=batch_size, dtype=dtype)
+    pair_set = load_pair_set(pairs, paraphrases)
     rows = checkpoint_dynamics(model_dir, pair_set, config, out=out)  # type: ignore[arg-type]
     typer.echo(f"{'step':>6}  {'margin':>8}  {'95% CI':>17}  {'shift':>7}")
     for r in rows:
