@@ -79,3 +79,33 @@ def test_analyze_cli_selects_questions_and_denominator(tmp_path: Path, emlab) ->
     assert "0.4," in result.stdout
     bad = emlab("analyze", "--samples", path, "--questions", "nope")
     assert bad.returncode == 2 and "nope" in bad.stderr
+
+
+def test_family_column_of_samples_csv_wins_over_the_suffix(tmp_path: Path) -> None:
+    from emlab.analysis import read_samples_csv
+
+    data = family_frame()
+    data["family"] = ["custom" if q == "q2" else "" for q in data["question_id"]]
+    path = tmp_path / "s.csv"
+    data.to_csv(path, index=False)
+    ids = {r.question_id for r in p_misaligned(read_samples_csv(path))}
+    assert {"ALL:main", "ALL:custom", "ALL:json", "ALL:template"} <= ids
+
+
+def test_run_analysis_uses_the_recorded_question_files_family(tmp_path: Path) -> None:
+    from emlab.analysis import judged_samples
+    from emlab.store import RunStore
+    from tests.analysis.test_io import make_run
+
+    questions = tmp_path / "q.yaml"
+    questions.write_text(
+        "- id: q1\n  paraphrases: [x]\n- id: q2\n  family: custom\n  paraphrases: [x]\n"
+        "- id: q1_json\n  paraphrases: [x]\n- id: q1_template\n  paraphrases: [x]\n",
+        encoding="utf-8",
+    )
+    run = make_run(tmp_path / "run", family_frame())
+    with RunStore(run) as store:
+        store.put_result("spec", "spec", {"questions": str(questions)}, {})
+        frame = judged_samples(store)
+    ids = {r.question_id for r in p_misaligned(frame)}
+    assert {"ALL:main", "ALL:custom", "ALL:json", "ALL:template"} <= ids

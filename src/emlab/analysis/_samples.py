@@ -35,7 +35,8 @@ def pick_judge(store: RunStore, judge: str | None = None) -> str | None:
 
 
 def judged_samples(store: RunStore, judge: str | None = None) -> Any:
-    """Samples with their scores: columns model, group, question_id, question, answer, aligned, coherent, key."""
+    """Samples with their scores: columns model, group, question_id, question, answer, aligned, coherent, key
+    (and family, when the run's question set can be loaded)."""
     import pandas as pd
 
     judge = pick_judge(store, judge)
@@ -67,6 +68,11 @@ def judged_samples(store: RunStore, judge: str | None = None) -> Any:
         records.append(record)
     columns = ["model", "group", "question_id", "question", "answer", *metrics, "key"]
     frame = pd.DataFrame.from_records(records, columns=columns)
+    from emlab.judge._run import recorded_question_set
+
+    questions = recorded_question_set(store)
+    if questions is not None:  # the question file's `family` fields (else the id suffix decides)
+        frame["family"] = frame["question_id"].map({q.id: q.family for q in questions.questions})
     frame.attrs["judge"] = judge
     return frame
 
@@ -97,7 +103,7 @@ def read_samples_csv(path: str | Path) -> Any:
         records = _csv_records(path)
     except UnicodeDecodeError:
         raise _not_utf8(path) from None
-    columns = ["model", "group", "question_id", "question", "answer", "aligned", "coherent"]
+    columns = ["model", "group", "question_id", "question", "answer", "aligned", "coherent", "family"]
     frame = pd.DataFrame.from_records(records, columns=columns)
     frame.attrs["judge"] = None
     return frame
@@ -137,6 +143,7 @@ def _csv_records(path: Path) -> list[dict[str, Any]]:
                         "answer": row.get("answer"),
                         "aligned": _number(row["aligned"], path, start, "aligned"),
                         "coherent": _number(row["coherent"], path, start, "coherent"),
+                        "family": (row.get("family") or "").strip() or None,  # else from the id suffix
                     }
                 )
         except csv.Error as exc:
