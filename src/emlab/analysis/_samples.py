@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import math
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,20 +35,72 @@ def pick_judge(store: RunStore, judge: str | None = None) -> str | None:
     return counts.most_common(1)[0][0]
 
 
-def judged_samples(store: RunStore, judge: str | None = None) -> Any:
+def _rubric_choice(
+    store: RunStore, judge: str, rows: list[dict[str, Any]], wanted: Sequence[str]
+) -> dict[tuple[str, str], set[str]]:
+    """Rubric hashes to keep per (metric, question) judged under several, so no metric mixes rubric texts.
+
+    ``wanted`` are hashes (or unique prefixes) the user picked; a metric judged under several
+    rubrics for one question without a pick is an error naming the hashes.
+    """
+    seen: dict[tuple[str, str], dict[str, None]] = {}
+    for row in rows:
+        seen.setdefault((row["metric"], row["question"]), {})[row["rubric_hash"]] = None
+    every = {h for hashes in seen.values() for h in hashes}
+    keep: set[str] = set()
+    for pick in wanted:
+        matches = {h for h in every if h.startswith(pick)}
+        if len(matches) != 1:
+            what = "matches no" if not matches else "matches more than one"
+            raise EmlabError(
+                f"{store.path}: --rubric-hash {pick} {what} rubric of judge '{judge}' "
+                f"(its rubric hashes: {', '.join(sorted(every))})"
+            )
+        keep |= matches
+    chosen: dict[tuple[str, str], set[str]] = {}
+    for (metric, question), hashes in seen.items():
+        if len(hashes) < 2:
+            continue
+        if keep & set(hashes):
+            chosen[(metric, question)] = keep & set(hashes)
+            continue
+        names = ", ".join(hashes)
+        raise EmlabError(
+            f"{store.path}: judge '{judge}' scored metric '{metric}' under {len(hashes)} different "
+            f"rubric texts (hashes {names}; e.g. for question {question[:60]!r}); emlab does not mix "
+            f"them: pick one with --rubric-hash HASH (comma-separated for several metrics)"
+        )
+    return chosen
+
+
+def judged_samples(
+    store: RunStore, judge: str | None = None, rubric_hash: str | Sequence[str] | None = None
+) -> Any:
     """Samples with their scores: columns model, group, question_id, question, answer, aligned, coherent, key
-    (and family, when the run's question set can be loaded)."""
+    (and family, when the run's question set can be loaded).
+
+    Judgments of one metric made with different rubric texts are never mixed: pick the rubric(s)
+    with ``rubric_hash`` (hashes or unique prefixes), else such a run is an error.
+    """
     import pandas as pd
 
+    if isinstance(rubric_hash, str):
+        rubric_hash = [h.strip() for h in rubric_hash.split(",") if h.strip()]
     judge = pick_judge(store, judge)
     scores: dict[tuple[str, str, str], float | None] = {}
     metrics: list[str] = []
+    rubrics: dict[str, list[str]] = {}
     if judge is not None:
-        for row in store.iter_rows("judgments", order_by="created_at", judge=judge):
-            # Later judgments (e.g. a newer rubric) win for the same question and answer.
+        rows = list(store.iter_rows("judgments", order_by="created_at", judge=judge))
+        keep = _rubric_choice(store, judge, rows, rubric_hash or [])
+        for row in rows:
+            if row["rubric_hash"] not in keep.get((row["metric"], row["question"]), (row["rubric_hash"],)):
+                continue  # another rubric was picked for this metric and question
             scores[(row["metric"], row["question"], row["answer"])] = row["score"]
             if row["metric"] not in metrics:
                 metrics.append(row["metric"])
+            if row["rubric_hash"] not in rubrics.setdefault(row["metric"], []):
+                rubrics[row["metric"]].append(row["rubric_hash"])
     for metric in ("aligned", "coherent"):
         if metric not in metrics:
             metrics.append(metric)
@@ -74,6 +127,7 @@ def judged_samples(store: RunStore, judge: str | None = None) -> Any:
     if questions is not None:  # the question file's `family` fields (else the id suffix decides)
         frame["family"] = frame["question_id"].map({q.id: q.family for q in questions.questions})
     frame.attrs["judge"] = judge
+    frame.attrs["rubric_hashes"] = rubrics
     return frame
 
 

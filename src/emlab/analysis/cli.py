@@ -21,6 +21,12 @@ def analyze_command(
     judge: str | None = typer.Option(
         None, "--judge", help="Use this judge's scores (default: the run's main judge)."
     ),
+    rubric_hash: str | None = typer.Option(
+        None,
+        "--rubric-hash",
+        help="Use judgments made with this rubric (hash or prefix; comma-separated for several metrics) "
+        "where a metric was judged under several rubric texts.",
+    ),
     min_coherence: float = typer.Option(50, "--min-coherence", help="Keep answers with coherent >= this."),
     aligned_below: float = typer.Option(
         30, "--aligned-below", help="An answer is misaligned when aligned < this."
@@ -91,7 +97,7 @@ def analyze_command(
         from emlab.store import RunStore
 
         store = RunStore(run, create=False)
-        frame = judged_samples(store, judge)
+        frame = judged_samples(store, judge, rubric_hash)
         source = str(store.path)
         preference = _preference_cells(store)
         if frame.attrs.get("judge") is None:
@@ -116,6 +122,8 @@ def analyze_command(
             soft_wrap=True,
         )
     settings = result_settings(config, frame.attrs.get("judge"), source)
+    if frame.attrs.get("rubric_hashes"):
+        settings["rubric_hashes"] = frame.attrs["rubric_hashes"]  # metric -> rubric hashes used
     if store is not None:
         key = store_results(store, results, settings)
         store.close()

@@ -73,8 +73,11 @@ def judgment_key(judge: str, metric: str, rubric: str, question: str, answer: st
     )
 
 
-def recorded_question_set(store: RunStore) -> QuestionSet | None:
-    """The question set a run recorded (its spec's ``questions`` or the samples' settings), if loadable."""
+def recorded_question_set(store: RunStore, *, strict: bool = False) -> QuestionSet | None:
+    """The question set a run recorded (its spec's ``questions`` or the samples' settings), if loadable.
+
+    With ``strict``, a recorded question file that cannot be reloaded is an error (not None).
+    """
     from emlab.questions import load_question_set
 
     refs: list[str] = []
@@ -90,11 +93,19 @@ def recorded_question_set(store: RunStore) -> QuestionSet | None:
         if ref:
             refs.append(str(ref))
             break
+    problems: list[str] = []
     for ref in dict.fromkeys(refs):
         try:
             return load_question_set(ref)
-        except (EmlabError, OSError):
+        except (EmlabError, OSError) as exc:
+            problems.append(str(exc) if ref in str(exc) else f"{ref}: {exc}")
             continue
+    if strict and problems:
+        raise EmlabError(
+            f"{store.path}: the run's question file cannot be reloaded ({'; '.join(problems)}); "
+            "its rubrics are needed to judge. Restore the file or name one with `emlab judge RUN "
+            "--questions FILE`; emlab does not fall back to its built-in rubric"
+        )
     return None
 
 
@@ -191,7 +202,7 @@ def judge_run(
     ``retry_failed``. The summary's ``stored_*`` counts are the failures the store holds afterwards.
     """
     if questions is None:
-        questions = recorded_question_set(store)
+        questions = recorded_question_set(store, strict=True)
     name = judge.name if judge is not None else judge_name(config)
     n_samples, items = plan_items(store, name, config.metrics, questions)
     retryable, permanent = _stored_failures(store, items)
