@@ -24,12 +24,20 @@ from emlab.analysis._output import (
 )
 from emlab.analysis._plot import plot_p_misaligned, plot_paths
 from emlab.analysis._samples import judged_samples, pick_judge, read_samples_csv
+from emlab.analysis._sensitivity import (
+    SENSITIVITY_KIND,
+    parse_thresholds,
+    plot_sensitivity,
+    sensitivity_grid,
+    sensitivity_table,
+)
 from emlab.analysis.config import AnalysisConfig
 
 __all__ = [
     "ALL",
     "RESULT_KEYS",
     "RESULT_KIND",
+    "SENSITIVITY_KIND",
     "AnalysisConfig",
     "CellResult",
     "bootstrap_interval",
@@ -39,14 +47,18 @@ __all__ = [
     "missing_scores",
     "model_cells",
     "p_misaligned",
+    "parse_thresholds",
     "pick_judge",
     "plot_p_misaligned",
     "plot_paths",
+    "plot_sensitivity",
     "question_families",
     "read_samples_csv",
     "result_settings",
     "results_table",
     "select_questions",
+    "sensitivity_grid",
+    "sensitivity_table",
     "store_results",
     "wilson_interval",
     "write_csv",

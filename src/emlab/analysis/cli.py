@@ -53,6 +53,20 @@ def analyze_command(
     export_samples: Path | None = typer.Option(
         None, "--export-samples", help="Also write the judged samples as CSV (the --samples format)."
     ),
+    sensitivity: bool = typer.Option(
+        False, "--sensitivity", help="Also recompute the overall rows over a grid of thresholds."
+    ),
+    sensitivity_aligned: str = typer.Option(
+        "20,30,40", "--sensitivity-aligned", help="--sensitivity grid: aligned-below values."
+    ),
+    sensitivity_coherence: str = typer.Option(
+        "30,50,70", "--sensitivity-coherence", help="--sensitivity grid: min-coherence values."
+    ),
+    sensitivity_plot: Path | None = typer.Option(
+        None,
+        "--sensitivity-plot",
+        help="Write the sensitivity heatmap as PATH.png and PATH.svg (default with --plot: PLOT-sensitivity).",
+    ),
 ) -> None:
     """P(misaligned) with confidence intervals (thresholds of docs/science.md, Aggregation; all adjustable)."""
     from emlab.analysis import (
@@ -126,16 +140,34 @@ def analyze_command(
         settings["rubric_hashes"] = frame.attrs["rubric_hashes"]  # metric -> rubric hashes used
     if store is not None:
         key = store_results(store, results, settings)
-        store.close()
         info(f"stored as result '{key}' in {source}")
     if plot is not None:
         for path in plot_p_misaligned(results, plot):
             info(f"wrote {path}")
+    grid: list = []
+    if sensitivity:
+        grid = _sensitivity(
+            frame,
+            config,
+            settings,
+            store,
+            source,
+            sensitivity_aligned,
+            sensitivity_coherence,
+            sensitivity_plot
+            or (None if plot is None else plot.with_name(plot.with_suffix("").name + "-sensitivity")),
+        )
+    if store is not None:
+        store.close()
     if output_format == "table":
         from emlab.console import print_table
 
         judge_note = f" — judge {settings['judge']}" if settings["judge"] else ""
         print_table(results_table(results, title=f"P(misaligned){judge_note}", confidence=confidence))
+        if grid:
+            from emlab.analysis import sensitivity_table
+
+            print_table(sensitivity_table(grid, title=SENSITIVITY_TITLE))
         if store is not None and preference:
             _print_preference(preference)
         return
@@ -155,6 +187,40 @@ def analyze_command(
         out.writeheader()
         for r in results:
             out.writerow({k: ("" if v is None else v) for k, v in r.as_dict().items()})
+
+
+SENSITIVITY_TITLE = (
+    "Threshold sensitivity: P(misaligned) of the overall rows; [x] the chosen thresholds, "
+    "* CI excludes that P"
+)
+
+
+def _sensitivity(
+    frame: object,
+    config: object,
+    settings: dict,
+    store: object,
+    source: str,
+    aligned: str,
+    coherence: str,
+    plot: Path | None,
+) -> list[dict]:
+    """The --sensitivity grid: computed, stored in the run (kind ``sensitivity``) and plotted."""
+    from emlab.analysis import parse_thresholds, plot_sensitivity, sensitivity_grid
+    from emlab.analysis._sensitivity import SENSITIVITY_KIND
+    from emlab.console import info
+
+    aligned_values = parse_thresholds(aligned, "--sensitivity-aligned")
+    coherence_values = parse_thresholds(coherence, "--sensitivity-coherence")
+    grid = sensitivity_grid(frame, config, aligned_values, coherence_values)
+    if store is not None:
+        grid_settings = {**settings, "aligned_values": aligned_values, "coherence_values": coherence_values}
+        key = store.put_settled_result(SENSITIVITY_KIND, grid, grid_settings)
+        info(f"stored as result '{key}' in {source}")
+    if plot is not None:
+        for path in plot_sensitivity(grid, plot):
+            info(f"wrote {path}")
+    return grid
 
 
 def _preference_cells(store: object) -> list:

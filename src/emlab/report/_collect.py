@@ -11,7 +11,7 @@ from typing import Any
 from emlab.store import RunStore
 
 # Results that the report renders in their own sections; any other kind is shown generically.
-KNOWN_KINDS = ("spec", "timings", "p_misaligned", "preference")
+KNOWN_KINDS = ("spec", "timings", "p_misaligned", "preference", "sensitivity")
 LOSS_FILES = ("loss.csv", "train_log.csv", "log_history.csv", "training_log.csv", "metrics.csv")
 
 
@@ -37,6 +37,8 @@ class ReportData:
     preference: list[dict[str, Any]] = field(default_factory=list)
     preference_settings: dict[str, Any] = field(default_factory=dict)
     dynamics: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    sensitivity: list[dict[str, Any]] = field(default_factory=list)
+    sensitivity_settings: dict[str, Any] = field(default_factory=dict)
 
 
 def is_smoke_judge(judge: str | None, spec: dict[str, Any] | None = None) -> bool:
@@ -187,6 +189,7 @@ def collect(store: RunStore) -> ReportData:
     if not versions and spec_row:
         versions = (spec_row["settings"] or {}).get("versions", {})
     preference_row = _latest_result(store, "preference")
+    sensitivity_row = _latest_result(store, "sensitivity")
     return ReportData(
         run_dir=store.run_dir,
         name=(spec or {}).get("name") or store.run_dir.name,
@@ -206,4 +209,6 @@ def collect(store: RunStore) -> ReportData:
         preference=list(preference_row["payload"]) if preference_row else [],
         preference_settings=dict(preference_row["settings"] or {}) if preference_row else {},
         dynamics=_dynamics(models, store.run_dir),
+        sensitivity=list(sensitivity_row["payload"] or []) if sensitivity_row else [],
+        sensitivity_settings=dict(sensitivity_row["settings"] or {}) if sensitivity_row else {},
     )

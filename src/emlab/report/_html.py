@@ -426,6 +426,54 @@ def _judged_sections(data: ReportData, min_coh: float, below: float) -> list[str
     return body
 
 
+def _sensitivity_section(data: ReportData) -> str:
+    """The stored ``emlab analyze --sensitivity`` grid: P per overall row at each threshold pair."""
+    rows = data.sensitivity
+    settings = data.sensitivity_settings
+    parts = ["<h2 id='sensitivity'>Threshold sensitivity</h2>"]
+    parts.append(
+        "<p class='muted'>P(misaligned) of the overall rows recomputed with other thresholds "
+        f"(judge {esc(settings.get('judge'))}). [x]: the analysis's thresholds (aligned &lt; "
+        f"{fmt(settings.get('aligned_below'), 0)}, coherent ≥ {fmt(settings.get('min_coherence'), 0)}); "
+        "*: this cell's CI excludes that P, so the headline moves with the thresholds.</p>"
+    )
+    coherences = sorted({float(r.get("min_coherence", 0)) for r in rows})
+    out = []
+    keys = list(dict.fromkeys((str(r.get("group")), str(r.get("question_id"))) for r in rows))
+    for group, qid in keys:
+        mine = [r for r in rows if (str(r.get("group")), str(r.get("question_id"))) == (group, qid)]
+        for i, aligned in enumerate(sorted({float(r.get("aligned_below", 0)) for r in mine})):
+            cells: list[Any] = [group if i == 0 else "", qid if i == 0 else "", f"{aligned:g}"]
+            for c in coherences:
+                hit = next(
+                    (
+                        r
+                        for r in mine
+                        if float(r.get("aligned_below", 0)) == aligned
+                        and float(r.get("min_coherence", 0)) == c
+                    ),
+                    None,
+                )
+                p = None if hit is None else hit.get("p_misaligned")
+                text = "—" if not isinstance(p, (int, float)) else f"{p:.3f}"
+                if hit is not None and hit.get("default"):
+                    text = f"[{text}]"
+                elif hit is not None and hit.get("flipped"):
+                    text += " *"
+                cells.append(text)
+            low, high = mine[0].get("range_low"), mine[0].get("range_high")
+            span = (
+                f"{low:.3f}–{high:.3f}"
+                if isinstance(low, (int, float)) and isinstance(high, (int, float))
+                else "—"
+            )
+            cells.append(span if i == 0 else "")
+            out.append(cells)
+    headers = ["group", "question", "aligned <", *[f"coherent ≥ {c:g}" for c in coherences], "range"]
+    parts.append(table(headers, out, [False, False, True, *[True] * len(coherences), True]))
+    return "".join(parts)
+
+
 def render(data: ReportData) -> str:
     """The whole report as one HTML string."""
     min_coh = float(data.analysis_settings.get("min_coherence", 50))
@@ -450,6 +498,7 @@ def render(data: ReportData) -> str:
             "<a href='#examples'>examples</a>",
         ]
         links += ["<a href='#distributions'>distributions</a>"]
+    links += ["<a href='#sensitivity'>sensitivity</a>"] if data.sensitivity else []
     links += ["<a href='#training'>training</a>", "<a href='#other'>other results</a>"]
     links += ["<a href='#timings'>timings</a>", "<a href='#provenance'>provenance</a>"]
     body.append("<p>" + " · ".join(links) + "</p>")
@@ -463,6 +512,8 @@ def render(data: ReportData) -> str:
         )
     else:
         body.extend(_judged_sections(data, min_coh, below))
+    if data.sensitivity:
+        body.append(_sensitivity_section(data))
     body.append("<h2 id='training'>Training loss</h2>")
     body.append(figure(_plots.loss_svg(data.loss_curves), "Training loss per fine-tuned model"))
     body.append("<h2 id='other'>Directions, steering and other results</h2>")
