@@ -74,8 +74,10 @@ def test_cli_stores_plots_and_the_report_shows_it(tmp_path: Path, emlab) -> None
     assert "id='sensitivity'" in html and "0.600 *" in html and "[0.000]" in html
     assert GROUP not in html and "&lt;b&gt;[red]insecure" in html
     assert "<script" not in html
-    bad = emlab("analyze", run, *args, "--sensitivity", "--sensitivity-coherence", "50,x")
+    bad = emlab("analyze", run, *args, "--seed", "7", "--sensitivity", "--sensitivity-coherence", "50,x")
     assert bad.returncode == 2 and "--sensitivity-coherence" in bad.stderr
+    with RunStore(run) as store:  # failed before storing anything new
+        assert len(store.rows("results", kind="p_misaligned")) == 1
 
 
 def test_bad_thresholds_are_errors() -> None:

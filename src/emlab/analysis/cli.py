@@ -103,6 +103,13 @@ def analyze_command(
         ),
         "analysis options",
     )
+    if sensitivity:  # bad grid values fail before any work
+        from emlab.analysis import parse_thresholds
+
+        grid_values = (
+            parse_thresholds(sensitivity_aligned, "--sensitivity-aligned"),
+            parse_thresholds(sensitivity_coherence, "--sensitivity-coherence"),
+        )
     store = None
     if samples is not None:
         frame = read_samples_csv(samples)
@@ -152,8 +159,7 @@ def analyze_command(
             settings,
             store,
             source,
-            sensitivity_aligned,
-            sensitivity_coherence,
+            *grid_values,
             sensitivity_plot
             or (None if plot is None else plot.with_name(plot.with_suffix("").name + "-sensitivity")),
         )
@@ -201,17 +207,15 @@ def _sensitivity(
     settings: dict,
     store: object,
     source: str,
-    aligned: str,
-    coherence: str,
+    aligned_values: list[float],
+    coherence_values: list[float],
     plot: Path | None,
 ) -> list[dict]:
     """The --sensitivity grid: computed, stored in the run (kind ``sensitivity``) and plotted."""
-    from emlab.analysis import parse_thresholds, plot_sensitivity, sensitivity_grid
+    from emlab.analysis import plot_sensitivity, sensitivity_grid
     from emlab.analysis._sensitivity import SENSITIVITY_KIND
     from emlab.console import info
 
-    aligned_values = parse_thresholds(aligned, "--sensitivity-aligned")
-    coherence_values = parse_thresholds(coherence, "--sensitivity-coherence")
     grid = sensitivity_grid(frame, config, aligned_values, coherence_values)
     if store is not None:
         grid_settings = {**settings, "aligned_values": aligned_values, "coherence_values": coherence_values}
