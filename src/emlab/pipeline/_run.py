@@ -449,17 +449,24 @@ def _analyze_judged(plan: Plan, store: RunStore) -> dict[str, Any]:
 def _analyze_preference(plan: Plan, store: RunStore) -> str:
     from emlab.preference import contrast_cells, load_pair_set, preference_table
     from emlab.preference._compare import store_table, table_settings
+    from emlab.preference._run import scoring_settings
 
     config = plan.spec.preference
     pairs = load_pair_set(config.pairs, config.paraphrases)
     groups: dict[str, list[str]] = {}
     for unit in plan.evaluate:
         groups.setdefault(unit.group, []).append(unit.model_key)
-    rows = [
-        r
-        for r in store.iter_rows("margins")
-        if r["pairs_hash"] == pairs.content_hash and r["form"] == config.form
-    ]
+    # Only margins made with this spec's settings: a store can also hold margins of earlier settings
+    # (another normalisation or precision), and averaging across them would mix two measurements.
+    wanted = scoring_settings("", config, pairs)
+    same = ("method_version", "form", "pairs_hash", "normalise")
+
+    def matches(settings: dict[str, Any]) -> bool:
+        if any(settings.get(k) != wanted.get(k) for k in same):
+            return False
+        return "dtype" not in settings or settings["dtype"] == config.dtype  # API rows have no dtype
+
+    rows = [r for r in store.iter_rows("margins") if matches(r["settings"] or {})]
     if not rows:
         raise EmlabError(f"{store.run_dir}: no preference margins yet; run the preference stage first")
     boot = {"bootstrap": config.bootstrap, "confidence": config.confidence, "seed": config.seed}
