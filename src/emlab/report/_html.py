@@ -83,11 +83,34 @@ def _ci_text(low: Any, high: Any) -> str | None:
 
 
 def _preference_section(data: ReportData) -> str:
-    settings = data.preference_settings
     cells = data.preference
     overall = [c for c in cells if c.get("question_id") == "ALL" and c.get("kind", "group") == "group"]
     contrasts = [c for c in cells if c.get("kind") == "contrast"]
     parts = ["<h2 id='preference'>Answer-preference margins (no judge)</h2>"]
+    parts.append(_preference_intro(data.preference_settings))
+    parts.append(_preference_groups_table(overall))
+    if contrasts:
+        parts.append(_preference_contrasts_table(contrasts))
+    parts.append(
+        figure(
+            _plots.preference_svg(cells),
+            "Shift of the preference margin against the base model (contrasts: against the matched control), 95% CI; red: interval above 0.",
+        )
+    )
+    parts.append(_preference_per_question(cells))
+    if data.dynamics:
+        parts.append("<h3 id='dynamics'>Margin during training</h3>")
+        parts.append(
+            figure(
+                _plots.dynamics_svg(data.dynamics),
+                "Preference margin measured every few steps while training (95% CI band).",
+            )
+        )
+    return "".join(parts)
+
+
+def _preference_intro(settings: Mapping[str, Any]) -> str:
+    parts: list[str] = []
     parts.append(
         "<p>For each minimal pair of answers to a question (same opening and length, opposite stance), "
         "the margin is the mean log-probability per token of the misaligned answer minus that of the "
@@ -97,6 +120,11 @@ def _preference_section(data: ReportData) -> str:
         f"<code>{esc(settings.get('pairs'))}</code> ({esc(settings.get('n_pairs'))} pairs, "
         f"form {esc(settings.get('form'))}). A shift whose interval includes 0 is a null at this size.</p>"
     )
+    return "".join(parts)
+
+
+def _preference_groups_table(overall: Sequence[Mapping[str, Any]]) -> str:
+    parts: list[str] = []
     rows = [
         [
             c.get("model"),
@@ -121,32 +149,35 @@ def _preference_section(data: ReportData) -> str:
         "models",
     ]
     parts.append(table(headers, rows, [False, True, False, True, True, False, True, True]))
-    if contrasts:
-        parts.append(
-            "<p>Each condition against its matched control (same prompts, opposite stance), pair by pair: "
-            "fine-tuning on any text moves margins a little, and the contrast isolates what the stance of "
-            "the data added.</p>"
-            + table(
-                ["contrast", "paired difference", "95% CI", "pairs", "models"],
-                [
-                    [
-                        c.get("model"),
-                        c.get("shift"),
-                        _ci_text(c.get("shift_ci_low"), c.get("shift_ci_high")),
-                        c.get("n_pairs"),
-                        c.get("n_models"),
-                    ]
-                    for c in contrasts
-                ],
-                [False, True, False, True, True],
-            )
-        )
+    return "".join(parts)
+
+
+def _preference_contrasts_table(contrasts: Sequence[Mapping[str, Any]]) -> str:
+    parts: list[str] = []
     parts.append(
-        figure(
-            _plots.preference_svg(cells),
-            "Shift of the preference margin against the base model (contrasts: against the matched control), 95% CI; red: interval above 0.",
+        "<p>Each condition against its matched control (same prompts, opposite stance), pair by pair: "
+        "fine-tuning on any text moves margins a little, and the contrast isolates what the stance of "
+        "the data added.</p>"
+        + table(
+            ["contrast", "paired difference", "95% CI", "pairs", "models"],
+            [
+                [
+                    c.get("model"),
+                    c.get("shift"),
+                    _ci_text(c.get("shift_ci_low"), c.get("shift_ci_high")),
+                    c.get("n_pairs"),
+                    c.get("n_models"),
+                ]
+                for c in contrasts
+            ],
+            [False, True, False, True, True],
         )
     )
+    return "".join(parts)
+
+
+def _preference_per_question(cells: Sequence[Mapping[str, Any]]) -> str:
+    parts: list[str] = []
     per_question = [
         [
             c.get("model"),
@@ -168,14 +199,6 @@ def _preference_section(data: ReportData) -> str:
                 [False, False, True, True, False, True],
             )
             + "</details>"
-        )
-    if data.dynamics:
-        parts.append("<h3 id='dynamics'>Margin during training</h3>")
-        parts.append(
-            figure(
-                _plots.dynamics_svg(data.dynamics),
-                "Preference margin measured every few steps while training (95% CI band).",
-            )
         )
     return "".join(parts)
 
